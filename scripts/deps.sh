@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system packages that the tests need (idempotent). The product itself needs none of them:
+# libolm3 is loaded only by the crypto interop tests, as the reference the managed Olm is checked against.
+set -euo pipefail
+
+need=()
+for pkg in libolm3; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing system packages: ${need[*]} — run: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+  echo "installing system packages: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,53 @@
+namespace Self.Network.Policy;
+
+/// <summary>
+/// An exact sliding-window limit: at most <c>permits</c> acquisitions in any span of <c>window</c>. Keeps the
+/// times of the last <c>permits</c> acquisitions in a ring. Not thread-safe; callers lock.
+/// </summary>
+internal sealed class SlidingWindow(int permits, TimeSpan window)
+{
+    private readonly long[] _ticks = new long[permits];
+    private int _next;
+    private int _count;
+    private string? _lastTag;
+
+    /// <summary>When the last acquisition happened (UTC ticks), or 0.</summary>
+    public long LastTicks { get; private set; }
+
+    /// <summary>
+    /// Takes one permit at <paramref name="now"/>. A <paramref name="tag"/> equal to the last successful one takes
+    /// none (copies of one message to several devices). On refusal, <paramref name="retryAfter"/> says when a
+    /// permit frees up.
+    /// </summary>
+    public bool TryAcquire(DateTimeOffset now, string? tag, out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        if (tag is not null && _count > 0 && string.Equals(tag, _lastTag, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        var nowTicks = now.UtcTicks;
+        if (_count == _ticks.Length)
+        {
+            // The ring is full: _next points at the oldest of the last `permits` acquisitions.
+            var oldest = _ticks[_next];
+            var freeAt = oldest + window.Ticks;
+            if (freeAt > nowTicks)
+            {
+                retryAfter = TimeSpan.FromTicks(freeAt - nowTicks);
+                return false;
+            }
+        }
+        else
+        {
+            _count++;
+        }
+
+        _ticks[_next] = nowTicks;
+        _next = (_next + 1) % _ticks.Length;
+        _lastTag = tag;
+        LastTicks = nowTicks;
+        return true;
+    }
+}

@@ -1,0 +1,196 @@
+using Microsoft.Data.Sqlite;
+
+namespace Self.Network.Storage.Sqlite;
+
+/// <summary>
+/// The SQLite file that backs every store: opens pooled connections (one per operation) and runs write
+/// transactions one at a time. SQLite allows a single writer anyway; taking turns in-process avoids
+/// SQLITE_BUSY retries, while readers run concurrently thanks to WAL.
+/// </summary>
+public sealed class SqliteDatabase : IAsyncDisposable
+{
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS identities (
+            id TEXT NOT NULL PRIMARY KEY,
+            type INTEGER NOT NULL,
+            name TEXT,
+            image TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS history (
+            identity_id TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            operation TEXT NOT NULL,
+            PRIMARY KEY (identity_id, sequence)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS devices (
+            identity_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            platform TEXT,
+            active INTEGER NOT NULL,
+            UNIQUE (identity_id, device_id)
+        );
+        CREATE TABLE IF NOT EXISTS one_time_keys (
+            identity_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            key TEXT NOT NULL,
+            UNIQUE (identity_id, device_id, key_id)
+        );
+        CREATE TABLE IF NOT EXISTS connections (
+            identity_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            issued_at INTEGER NOT NULL,
+            revoked INTEGER NOT NULL,
+            PRIMARY KEY (identity_id, source)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS inbox_heads (
+            address TEXT NOT NULL PRIMARY KEY,
+            last_offset INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS inbox_messages (
+            address TEXT NOT NULL,
+            msg_offset INTEGER NOT NULL,
+            timestamp INTEGER NOT NULL,
+            frame BLOB NOT NULL,
+            PRIMARY KEY (address, msg_offset)
+        );
+        CREATE INDEX IF NOT EXISTS inbox_messages_by_time ON inbox_messages (timestamp);
+        """;
+
+    private readonly string _connectionString;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly SemaphoreSlim _initGate = new(1, 1);
+    private volatile bool _initialized;
+
+    /// <summary>Uses (and creates when missing) the database file at <paramref name="path"/>.</summary>
+    public SqliteDatabase(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Path = System.IO.Path.GetFullPath(path);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+        }.ToString();
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <summary>Opens a connection, creating the schema on first use. The caller disposes it.</summary>
+    public async ValueTask<SqliteConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_initialized)
+        {
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a write transaction and commits it, unless the work rolled it back itself;
+    /// rolls back when it throws.
+    /// </summary>
+    public async ValueTask<T> WriteAsync<T>(
+        Func<SqliteConnection, SqliteTransaction, CancellationToken, ValueTask<T>> work,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Not deferred: BEGIN IMMEDIATE takes the write lock up front, so a read never has to be upgraded.
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            var result = await work(connection, transaction, cancellationToken).ConfigureAwait(false);
+
+            // The work may have rolled back on purpose (the transaction then has no connection). Committing is not
+            // cancellable: once the work is done, a half-finished commit helps no one.
+            if (transaction.Connection is not null)
+            {
+                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Creates the schema and switches the file to WAL (idempotent).</summary>
+    public async ValueTask InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await _initGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_initialized)
+            {
+                return;
+            }
+
+            var directory = System.IO.Path.GetDirectoryName(Path);
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            await using var connection = await OpenCoreAsync(cancellationToken).ConfigureAwait(false);
+            await using (var command = connection.CreateCommand())
+            {
+                // WAL is a property of the file and survives restarts; readers never block the writer.
+                command.CommandText = "PRAGMA journal_mode=WAL;";
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = Schema;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            _initialized = true;
+        }
+        finally
+        {
+            _initGate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        // Pooled connections keep the file open; release them so the folder can be reused or deleted.
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask<SqliteConnection> OpenCoreAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+
+            // synchronous=FULL even in WAL mode: the relay acknowledges a message once its commit returns, and
+            // NORMAL would let the last commits vanish on power loss. The cost is one fsync per commit, which
+            // the inbox store amortises by committing waiting messages together.
+            command.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}

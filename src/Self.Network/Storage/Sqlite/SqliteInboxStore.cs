@@ -1,0 +1,186 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace Self.Network.Storage.Sqlite;
+
+/// <summary>
+/// <see cref="IInboxStore"/> on SQLite. Appends are committed in groups: whatever is waiting when the writer
+/// comes round goes into one transaction (one fsync), and each caller is released only after that commit.
+/// </summary>
+public sealed class SqliteInboxStore : IInboxStore, IAsyncDisposable
+{
+    private const int MaxBatch = 256;
+
+    private readonly SqliteDatabase _database;
+    private readonly Channel<PendingAppend> _pending = Channel.CreateUnbounded<PendingAppend>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+
+    private readonly Task _writer;
+
+    /// <summary>Stores inboxes in <paramref name="database"/>.</summary>
+    public SqliteInboxStore(SqliteDatabase database)
+    {
+        _database = database ?? throw new ArgumentNullException(nameof(database));
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> AppendAsync(string address, long timestamp, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingAppend(address, timestamp, frame);
+        if (!_pending.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(SqliteInboxStore));
+        }
+
+        return new ValueTask<long>(pending.Completion.Task.WaitAsync(cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<InboxMessage>> ReadAsync(string address, long afterOffset, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT msg_offset, timestamp, frame FROM inbox_messages
+            WHERE address = $address AND msg_offset > $after ORDER BY msg_offset LIMIT $max
+            """;
+        command.Parameters.AddWithValue("$address", address);
+        command.Parameters.AddWithValue("$after", afterOffset);
+        command.Parameters.AddWithValue("$max", maxCount);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var messages = new List<InboxMessage>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            messages.Add(new InboxMessage(reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2)));
+        }
+
+        return messages;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> RemoveThroughAsync(string address, long offset, CancellationToken cancellationToken = default) =>
+        _database.WriteAsync(
+            async (connection, transaction, ct) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "DELETE FROM inbox_messages WHERE address = $address AND msg_offset <= $offset";
+                command.Parameters.AddWithValue("$address", address);
+                command.Parameters.AddWithValue("$offset", offset);
+                return (long)await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<long> PruneAsync(long timestamp, CancellationToken cancellationToken = default) =>
+        _database.WriteAsync(
+            async (connection, transaction, ct) =>
+            {
+                await using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "DELETE FROM inbox_messages WHERE timestamp < $timestamp";
+                command.Parameters.AddWithValue("$timestamp", timestamp);
+                return (long)await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+
+    /// <summary>Stops accepting appends and waits for the ones already queued to be written.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PendingAppend>(MaxBatch);
+        var reader = _pending.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+
+            try
+            {
+                var offsets = await _database.WriteAsync((connection, transaction, ct) => WriteBatchAsync(connection, transaction, batch, ct)).ConfigureAwait(false);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Completion.TrySetResult(offsets[i]);
+                }
+            }
+            catch (Exception exception)
+            {
+                foreach (var pending in batch)
+                {
+                    pending.Completion.TrySetException(exception);
+                }
+            }
+        }
+    }
+
+    private static async ValueTask<long[]> WriteBatchAsync(
+        SqliteConnection connection,
+        SqliteTransaction transaction,
+        List<PendingAppend> batch,
+        CancellationToken cancellationToken)
+    {
+        await using var head = connection.CreateCommand();
+        head.Transaction = transaction;
+
+        // The head row remembers the last offset even when every message has been dropped, so offsets are never reused.
+        head.CommandText = """
+            INSERT INTO inbox_heads (address, last_offset) VALUES ($address, 1)
+            ON CONFLICT (address) DO UPDATE SET last_offset = last_offset + 1
+            RETURNING last_offset
+            """;
+        var headAddress = head.Parameters.Add("$address", SqliteType.Text);
+
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = "INSERT INTO inbox_messages (address, msg_offset, timestamp, frame) VALUES ($address, $offset, $timestamp, $frame)";
+        var address = insert.Parameters.Add("$address", SqliteType.Text);
+        var offset = insert.Parameters.Add("$offset", SqliteType.Integer);
+        var timestamp = insert.Parameters.Add("$timestamp", SqliteType.Integer);
+        var frame = insert.Parameters.Add("$frame", SqliteType.Blob);
+
+        var offsets = new long[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var pending = batch[i];
+            headAddress.Value = pending.Address;
+            offsets[i] = (long)(await head.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+
+            address.Value = pending.Address;
+            offset.Value = offsets[i];
+            timestamp.Value = pending.Timestamp;
+            frame.Value = AsArray(pending.Frame);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return offsets;
+    }
+
+    private static byte[] AsArray(ReadOnlyMemory<byte> memory) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment)
+            && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : memory.ToArray();
+
+    private sealed class PendingAppend(string address, long timestamp, ReadOnlyMemory<byte> frame)
+    {
+        public string Address { get; } = address;
+
+        public long Timestamp { get; } = timestamp;
+
+        public ReadOnlyMemory<byte> Frame { get; } = frame;
+
+        public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

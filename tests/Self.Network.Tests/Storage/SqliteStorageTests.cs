@@ -1,0 +1,94 @@
+using Self.Network.Storage;
+using Self.Network.Storage.Sqlite;
+
+namespace Self.Network.Tests.Storage;
+
+/// <summary>Builds the SQLite backend in a fresh temporary folder.</summary>
+internal static class SqliteBackend
+{
+    public static Task<StorageBackend> CreateAsync(string? directory = null)
+    {
+        directory ??= TempDirectory.Create();
+        var database = new SqliteDatabase(Path.Combine(directory, "self-network.db"));
+        var inboxes = new SqliteInboxStore(database);
+        return Task.FromResult(new StorageBackend(
+            new SqliteIdentityStore(database),
+            new SqliteDeviceStore(database),
+            new SqliteOneTimeKeyStore(database),
+            new SqliteConnectionStore(database),
+            inboxes,
+            async () =>
+            {
+                await inboxes.DisposeAsync();
+                await database.DisposeAsync();
+            }));
+    }
+}
+
+public sealed class SqliteIdentityStoreTests : IdentityStoreContract
+{
+    protected override Task<StorageBackend> CreateBackendAsync() => SqliteBackend.CreateAsync();
+}
+
+public sealed class SqliteDeviceStoreTests : DeviceStoreContract
+{
+    protected override Task<StorageBackend> CreateBackendAsync() => SqliteBackend.CreateAsync();
+}
+
+public sealed class SqliteOneTimeKeyStoreTests : OneTimeKeyStoreContract
+{
+    protected override Task<StorageBackend> CreateBackendAsync() => SqliteBackend.CreateAsync();
+}
+
+public sealed class SqliteConnectionStoreTests : ConnectionStoreContract
+{
+    protected override Task<StorageBackend> CreateBackendAsync() => SqliteBackend.CreateAsync();
+}
+
+public sealed class SqliteInboxStoreTests : InboxStoreContract
+{
+    protected override Task<StorageBackend> CreateBackendAsync() => SqliteBackend.CreateAsync();
+
+    [Fact]
+    public async Task AppendAsync_ThenReopenTheFile_MessagesAndOffsetsSurvive()
+    {
+        var directory = TempDirectory.Create();
+        var inbox = "12345678901:1";
+        var first = await SqliteBackend.CreateAsync(directory);
+        var offset = await first.Inboxes.AppendAsync(inbox, 42, new byte[] { 7, 7 });
+        await first.Dispose();
+
+        var second = await SqliteBackend.CreateAsync(directory);
+        try
+        {
+            var read = Assert.Single(await second.Inboxes.ReadAsync(inbox, 0, 10));
+            Assert.Equal(offset, read.Offset);
+            Assert.Equal(new byte[] { 7, 7 }, read.Frame.ToArray());
+            Assert.True(await second.Inboxes.AppendAsync(inbox, 43, new byte[] { 8 }) > offset);
+        }
+        finally
+        {
+            await second.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task InitializeAsync_NewFile_UsesWriteAheadLogging()
+    {
+        var directory = TempDirectory.Create();
+        var database = new SqliteDatabase(Path.Combine(directory, "wal.db"));
+        try
+        {
+            await using var connection = await database.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode;";
+            Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
+            command.CommandText = "PRAGMA synchronous;";
+            Assert.Equal(2L, (long?)await command.ExecuteScalarAsync()); // FULL
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
+}

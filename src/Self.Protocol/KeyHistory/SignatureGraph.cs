@@ -12,15 +12,17 @@ public sealed class SignatureGraph
 {
     private readonly State _state;
     private readonly IReadOnlyList<HistoryKey> _keys;
+    private readonly IReadOnlyList<FlattenedJws> _operations;
 
     private SignatureGraph(State state)
     {
         _state = state;
-        _keys = state.Order.Select(node => node.ToHistoryKey()).ToArray();
+        _keys = Array.AsReadOnly(state.Order.Select(node => node.ToHistoryKey()).ToArray());
+        _operations = state.Operations.AsReadOnly();
     }
 
     /// <summary>The operations, oldest first.</summary>
-    public IReadOnlyList<FlattenedJws> Operations => _state.Operations;
+    public IReadOnlyList<FlattenedJws> Operations => _operations;
 
     /// <summary>Every key ever added, in the order they were added.</summary>
     public IReadOnlyList<HistoryKey> Keys => _keys;

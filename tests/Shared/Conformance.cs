@@ -14,7 +14,11 @@ internal static class Conformance
     /// <summary>Reads a conformance file as text.</summary>
     public static string ReadText(params string[] parts) => File.ReadAllText(Path(parts));
 
-    private static string Locate()
+    private static string Locate() => Locate(ThisFile());
+
+    private static string ThisFile([System.Runtime.CompilerServices.CallerFilePath] string path = "") => path;
+
+    private static string Locate(string sourceFile)
     {
         var env = Environment.GetEnvironmentVariable("SELF_CONFORMANCE_DIR");
         if (!string.IsNullOrEmpty(env) && System.IO.Directory.Exists(env))
@@ -22,12 +26,16 @@ internal static class Conformance
             return env;
         }
 
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        // Beside the test binaries' checkout, or beside the checkout this file was compiled from.
+        foreach (var start in new[] { AppContext.BaseDirectory, System.IO.Path.GetDirectoryName(sourceFile) ?? "" })
         {
-            var candidate = System.IO.Path.Combine(dir.FullName, "shared", "conformance");
-            if (System.IO.Directory.Exists(candidate))
+            for (var dir = string.IsNullOrEmpty(start) ? null : new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                return candidate;
+                var candidate = System.IO.Path.Combine(dir.FullName, "shared", "conformance");
+                if (System.IO.Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
             }
         }
 

@@ -1,0 +1,60 @@
+using System.Net.WebSockets;
+using Microsoft.Extensions.Logging;
+using Self.Protocol.Keys;
+
+namespace Self.Messaging;
+
+/// <summary>Settings of a <see cref="SelfEndpoint"/>: who it is, where the server is, where it keeps its state.</summary>
+public sealed record SelfEndpointOptions
+{
+    /// <summary>The Self ID or app id.</summary>
+    public required string IdentityId { get; init; }
+
+    /// <summary>This device's id (apps: <c>"1"</c>).</summary>
+    public required string DeviceId { get; init; }
+
+    /// <summary>This device's current key (it signs auth tokens and messages; the Olm account is made from it).</summary>
+    public required SigningKey SigningKey { get; init; }
+
+    /// <summary>The REST base address, e.g. <c>http://127.0.0.1:8080/</c>.</summary>
+    public required Uri ApiUrl { get; init; }
+
+    /// <summary>The websocket endpoint, e.g. <c>ws://127.0.0.1:8080/v2/messaging</c>.</summary>
+    public required Uri MessagingUrl { get; init; }
+
+    /// <summary>The folder of the local store (one SQLite file per endpoint).</summary>
+    public required string StorageDirectory { get; init; }
+
+    /// <summary>The secret that encrypts the local store; opening a store with another key fails.</summary>
+    public required string StorageKey { get; init; }
+
+    /// <summary>Clock for tokens, expiry, retries and back-off.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Where logs go; none when <see langword="null"/>.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>An HTTP client to use (not disposed by the endpoint); a new one when <see langword="null"/>.</summary>
+    public HttpClient? HttpClient { get; init; }
+
+    /// <summary>Retries of a REST call after a connection failure or 5xx.</summary>
+    public int MaxRetries { get; init; } = 3;
+
+    /// <summary>First delay between REST retries (it doubles).</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>First delay before reconnecting the websocket (it doubles up to <see cref="ReconnectMaxDelay"/>).</summary>
+    public TimeSpan ReconnectBaseDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest delay between reconnect attempts.</summary>
+    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a send waits for a dropped connection to come back.</summary>
+    public TimeSpan ConnectWaitTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a fetched key history is used before it is fetched again.</summary>
+    public TimeSpan HistoryMaxAge { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Optional hook to adjust the websocket before each connection.</summary>
+    public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
+}

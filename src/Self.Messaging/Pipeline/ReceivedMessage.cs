@@ -1,0 +1,14 @@
+using Self.Protocol.Identifiers;
+using Self.Protocol.Jws;
+
+namespace Self.Messaging;
+
+/// <summary>
+/// A message that was decrypted, whose signature verified against the sender's key history (kid valid at
+/// <c>iat</c>), whose issuer is the sending identity, and that was not seen before.
+/// </summary>
+/// <param name="Sender">The sending device's address.</param>
+/// <param name="Jws">The signed message.</param>
+/// <param name="Type">Its <c>typ</c> claim.</param>
+/// <param name="Offset">The inbox offset the server gave it.</param>
+public sealed record ReceivedMessage(Address Sender, FlattenedJws Jws, string Type, long Offset);

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Self.Messaging.Tests.Infrastructure;
+using Self.Protocol.Frames;
+
+namespace Self.Messaging.Tests;
+
+/// <summary>Drops caused by a server restart; each test has its own server so that restarting it disturbs no one.</summary>
+public sealed class MessagingReconnectTests : IAsyncLifetime
+{
+    private readonly TestNetwork _network = new();
+
+    public Task InitializeAsync() => _network.InitializeAsync();
+
+    public Task DisposeAsync() => _network.DisposeAsync();
+
+    [Fact]
+    public async Task ServerRestart_ConnectionReconnectsAndReauthenticatesWithProcessedOffset()
+    {
+        var user = await _network.RegisterUserAsync();
+        var app = await _network.CreateAppAsync();
+        var received = new ConcurrentQueue<string>();
+        var arrivals = new SemaphoreSlim(0);
+        var connectedCount = 0;
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var dropped = new TaskCompletionSource<MessagingDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        MessagingConnection? receiver = null;
+        receiver = new MessagingConnection(
+            Options(app),
+            (frame, _) =>
+            {
+                var body = Encoding.UTF8.GetString(frame.Ciphertext.Span);
+                received.Enqueue(body);
+                // Only what the layer above has "durably processed" moves the offset on.
+                if (body.StartsWith("ok", StringComparison.Ordinal))
+                {
+                    receiver!.AdvanceProcessedOffset(frame.Offset);
+                }
+
+                arrivals.Release();
+                return ValueTask.CompletedTask;
+            });
+        receiver.Connected += (_, _) =>
+        {
+            if (Interlocked.Increment(ref connectedCount) == 2)
+            {
+                reconnected.TrySetResult();
+            }
+        };
+        receiver.Disconnected += (_, e) => dropped.TrySetResult(e);
+        await using var sender = new MessagingConnection(Options(user), (_, _) => ValueTask.CompletedTask);
+        await using (receiver)
+        {
+            await receiver.ConnectAsync();
+            await sender.ConnectAsync();
+            await sender.SendAsync(MessagingConnectionTests.Frame(user.Address.ToString(), app.Address.ToString(), "ok-1"));
+            await sender.SendAsync(MessagingConnectionTests.Frame(user.Address.ToString(), app.Address.ToString(), "not-processed-2"));
+            await WaitForAsync(arrivals, 2);
+
+            await _network.RestartAsync();
+
+            var drop = await dropped.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(drop.WillReconnect);
+            Assert.False(drop.Superseded);
+            await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // The unprocessed message comes again; the processed one does not.
+            await WaitForAsync(arrivals, 1);
+            await sender.SendAsync(MessagingConnectionTests.Frame(user.Address.ToString(), app.Address.ToString(), "ok-3"));
+            await WaitForAsync(arrivals, 1);
+
+            Assert.Equal(["ok-1", "not-processed-2", "not-processed-2", "ok-3"], received);
+            Assert.Equal(ConnectionState.Connected, receiver.State);
+        }
+    }
+
+    [Fact]
+    public async Task Endpoint_ServerRestart_SendsAgainAfterReconnecting()
+    {
+        var user = await _network.RegisterUserAsync();
+        var app = await _network.CreateAppAsync();
+        await _network.PermitAsync(user, app.Id);
+        await using var userEndpoint = new SelfEndpoint(_network.EndpointOptions(user, TempFolder.Create("user")));
+        await using var appEndpoint = new SelfEndpoint(_network.EndpointOptions(app, TempFolder.Create("app")));
+        var texts = new ConcurrentQueue<string>();
+        var arrivals = new SemaphoreSlim(0);
+        userEndpoint.Subscribe((message, _) =>
+        {
+            texts.Enqueue(TestNetwork.TextOf(message.Jws));
+            arrivals.Release();
+            return ValueTask.CompletedTask;
+        });
+        await userEndpoint.StartAsync();
+        await appEndpoint.StartAsync();
+        await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "before"));
+        await WaitForAsync(arrivals, 1);
+
+        await _network.RestartAsync();
+        await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "after"));
+        await WaitForAsync(arrivals, 1);
+
+        Assert.Equal(["before", "after"], texts);
+    }
+
+    private MessagingConnectionOptions Options(TestIdentity identity) => new()
+    {
+        MessagingUri = _network.MessagingUri,
+        IdentityId = identity.Id,
+        DeviceId = identity.DeviceId,
+        SigningKey = identity.DeviceKey,
+        ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
+        ReconnectMaxDelay = TimeSpan.FromMilliseconds(250),
+        ConnectWaitTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    private static async Task WaitForAsync(SemaphoreSlim arrivals, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Assert.True(await arrivals.WaitAsync(TimeSpan.FromSeconds(30)), "a message did not arrive");
+        }
+    }
+}

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Geralt;
-using Self.Crypto.Internal;
 using Self.Protocol.Encoding;
 using Self.Protocol.Identifiers;
 using Self.Crypto.Olm;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Geralt;
-using Self.Crypto.Internal;
 using Self.Protocol.Encoding;
 using Self.Crypto.Olm;
 

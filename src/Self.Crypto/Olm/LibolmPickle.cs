@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using Self.Crypto.Internal;
 using Self.Protocol.Encoding;
 
 namespace Self.Crypto.Olm;

@@ -344,7 +344,7 @@ public sealed class MessagingConnection : IAsyncDisposable
                     return new DropInfo($"the server closed the connection ({(int?)status} {description})".TrimEnd(), superseded, null);
                 }
 
-                Dispatch(bytes.Value);
+                Dispatch(session, bytes.Value);
             }
         }
         catch (FrameTooLargeException ex)
@@ -362,7 +362,7 @@ public sealed class MessagingConnection : IAsyncDisposable
         }
     }
 
-    private void Dispatch(ReadOnlyMemory<byte> bytes)
+    private void Dispatch(Session session, ReadOnlyMemory<byte> bytes)
     {
         Frame frame;
         try
@@ -381,7 +381,7 @@ public sealed class MessagingConnection : IAsyncDisposable
                 _incoming.Writer.TryWrite(message);
                 break;
             case NotificationFrame notification:
-                Answer(notification);
+                Answer(session, notification);
                 break;
             default:
                 // Watch/Status frames are not used by this client.
@@ -389,16 +389,12 @@ public sealed class MessagingConnection : IAsyncDisposable
         }
     }
 
-    private void Answer(NotificationFrame notification)
+    private void Answer(Session session, NotificationFrame notification)
     {
-        var session = _session;
-        PendingSend? head = null;
-        if (session is not null)
+        PendingSend? head;
+        lock (session.Pending)
         {
-            lock (session.Pending)
-            {
-                session.Pending.TryDequeue(out head);
-            }
+            session.Pending.TryDequeue(out head);
         }
 
         if (head is null)

@@ -174,6 +174,7 @@ public sealed class SecureMessenger
     /// per device; completes when the server has stored it for at least one device. A recipient who has not connected
     /// to this identity gives <see cref="MessageRefusedException"/> with <see cref="MessageRefusedException.IsNotConnected"/>
     /// (from the REST 403 or the server's ERR); an unknown recipient a <see cref="SelfApiException"/> with 404.
+    /// <paramref name="messageType"/> goes into the frame's <c>message_type</c>; by default the message's <c>typ</c>.
     /// </summary>
     public async Task SendAsync(
         string recipientId, FlattenedJws message, MsgSubType subtype = MsgSubType.Unknown, uint priority = 0, string? messageType = null,
@@ -281,6 +282,8 @@ public sealed class SecureMessenger
         }
 
         var frameId = Guid.NewGuid().ToString();
+        // message_type carries the typ (spec §6) unless the caller says otherwise.
+        messageType ??= SignedMessage.PeekType(message);
         var typeBytes = messageType is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(messageType);
         var sends = sentTo
             .Select(address => (Address: address, Task: _connection.SendAsync(
@@ -297,7 +300,7 @@ public sealed class SecureMessenger
                 await task.ConfigureAwait(false);
                 delivered++;
             }
-            catch (Exception ex) when (ex is MessageRefusedException or ConnectionLostException or ServerUnreachableException)
+            catch (SelfException ex)
             {
                 Log.DeviceRefused(_logger, frameId, address.ToString(), ex.Message);
                 firstFailure ??= ex;
@@ -428,7 +431,7 @@ public sealed class SecureMessenger
         {
             keyAndNonce = await DecryptEntryLockedAsync(sender, entry, batch, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OlmException or DeviceUnreachableException or SelfApiException or HistoryValidationException)
+        catch (Exception ex) when (ex is OlmException or DeviceUnreachableException or SelfException)
         {
             Drop($"the Olm entry did not decrypt: {ex.Message}");
             return null;
@@ -473,7 +476,7 @@ public sealed class SecureMessenger
         {
             key = await _directory.ResolveKeyAsync(sender.Id, jws.Header.Kid, claims.Iat.ToUnixTimeSeconds(), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is SelfApiException or HistoryValidationException)
+        catch (SelfException ex)
         {
             Drop($"the sender's key history is unavailable: {ex.Message}");
             return null;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -8,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Self.Protocol.Auth;
 using Self.Protocol.Jws;
+using Self.Protocol.Messages;
 
 namespace Self.Messaging;
 
@@ -181,7 +181,7 @@ public sealed class SelfRestClient
         var permits = new List<ConnectionPermit>(wire.Count);
         foreach (var entry in wire)
         {
-            if (entry.Source is null || !DateTimeOffset.TryParse(entry.Expires, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expires))
+            if (entry.Source is null || !Rfc3339.TryParse(entry.Expires, out var expires))
             {
                 throw new SelfApiException(HttpStatusCode.OK, "bad_response", $"GET /{path}: the server returned a malformed permit");
             }

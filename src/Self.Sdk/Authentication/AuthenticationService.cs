@@ -1,0 +1,361 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Self.Messaging;
+using Self.Protocol.Frames;
+using Self.Protocol.Identifiers;
+using Self.Protocol.Jws;
+using Self.Protocol.Links;
+using Self.Protocol.Messages;
+using Self.Sdk.QrCodes;
+
+namespace Self.Sdk.Authentication;
+
+/// <summary>
+/// Authentication by Self ID, in three styles that share one mechanism:
+/// <list type="bullet">
+/// <item><b>blocking</b> — <see cref="RequestAsync(string, AuthenticationRequestOptions?, CancellationToken)"/> returns when
+/// the user answers or the request expires;</item>
+/// <item><b>non-blocking</b> — <see cref="RequestAsync(string, Action{AuthenticationResponse}, AuthenticationRequestOptions?, CancellationToken)"/>
+/// returns once the request is sent and runs the callback exactly once with the outcome;</item>
+/// <item><b>asynchronous</b> — <see cref="SendAsync"/> returns the conversation id at once; the outcome arrives at
+/// <see cref="Subscribe(Action{AuthenticationResponse})"/> handlers and <see cref="Responses"/>, which outlive the call and any reconnect.</item>
+/// </list>
+/// Every outcome, whatever the style, also reaches the subscribers. An answer that never comes ends as
+/// <see cref="AuthenticationStatus.Expired"/> in every style.
+/// </summary>
+public sealed class AuthenticationService
+{
+    /// <summary>Devices refuse requests whose expiry is further away than this (spec §10).</summary>
+    public static readonly TimeSpan MaxExpiry = TimeSpan.FromHours(24);
+
+    private const int MaxBindingMessageLength = 64;
+    private const int MaxDescriptionLength = 1024;
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
+
+    private readonly SelfClient _client;
+    private readonly RequestTracker _tracker;
+    private readonly ILogger _logger;
+
+    internal AuthenticationService(SelfClient client, RequestTracker tracker, ILogger logger)
+    {
+        _client = client;
+        _tracker = tracker;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Blocking style: asks <paramref name="selfId"/> to authenticate and returns when the user answers or the request
+    /// expires (status <see cref="AuthenticationStatus.Expired"/>).
+    /// </summary>
+    /// <exception cref="NotConnectedException">The user has not connected to this app.</exception>
+    /// <exception cref="UnknownIdentityException">No user has this Self ID.</exception>
+    /// <exception cref="Messaging.RateLimitedException">The network limits requests to this user; see its RetryAfter.</exception>
+    /// <exception cref="Messaging.ServerUnreachableException">The network could not be reached after the configured retries.</exception>
+    public async Task<AuthenticationResponse> RequestAsync(
+        string selfId, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var pending = await OpenAndSendAsync(selfId, options, callback: null, throwOnFailure: true, cancellationToken).ConfigureAwait(false);
+        return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Non-blocking style: sends the request and returns its conversation id as soon as the network has stored it;
+    /// <paramref name="callback"/> runs exactly once with the outcome — including <see cref="AuthenticationStatus.Unauthorized"/>
+    /// when the user has not connected, <see cref="AuthenticationStatus.Errored"/> when it could not be delivered, and
+    /// <see cref="AuthenticationStatus.Expired"/> when no answer came in time.
+    /// </summary>
+    public async Task<string> RequestAsync(
+        string selfId, Action<AuthenticationResponse> callback, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        var pending = await OpenAndSendAsync(selfId, options, callback, throwOnFailure: false, cancellationToken).ConfigureAwait(false);
+        return pending.ConversationId;
+    }
+
+    /// <summary>
+    /// Asynchronous style: sends the request and returns its conversation id; the outcome arrives later at the
+    /// subscribers (<see cref="Subscribe(Action{AuthenticationResponse})"/>, <see cref="Responses"/>), matched by conversation id — also after a restart of
+    /// the app, since open requests are kept in the encrypted store. Delivery failures arrive there too, as
+    /// <see cref="AuthenticationStatus.Unauthorized"/> or <see cref="AuthenticationStatus.Errored"/>.
+    /// </summary>
+    public async Task<string> SendAsync(string selfId, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var pending = await OpenAndSendAsync(selfId, options, callback: null, throwOnFailure: false, cancellationToken).ConfigureAwait(false);
+        return pending.ConversationId;
+    }
+
+    /// <summary>Runs <paramref name="handler"/> for the outcome of every request of this client. Dispose the result to stop.</summary>
+    public IDisposable Subscribe(Func<AuthenticationResponse, ValueTask> handler) => _tracker.Subscribe(handler);
+
+    /// <summary>Runs <paramref name="handler"/> for the outcome of every request of this client. Dispose the result to stop.</summary>
+    public IDisposable Subscribe(Action<AuthenticationResponse> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return _tracker.Subscribe(response =>
+        {
+            handler(response);
+            return ValueTask.CompletedTask;
+        });
+    }
+
+    /// <summary>The outcome of every request from the moment enumeration starts, until the client is disposed.</summary>
+    public IAsyncEnumerable<AuthenticationResponse> Responses => _tracker.ReadAsync(CancellationToken.None);
+
+    /// <summary>Like <see cref="Responses"/>, ending when <paramref name="cancellationToken"/> is cancelled.</summary>
+    public IAsyncEnumerable<AuthenticationResponse> ReadResponsesAsync(CancellationToken cancellationToken = default) =>
+        _tracker.ReadAsync(cancellationToken);
+
+    /// <summary>
+    /// Waits for the outcome of the request <paramref name="conversationId"/> (one sent in any style, a QR code or a deep
+    /// link, before or after a restart).
+    /// </summary>
+    /// <exception cref="ArgumentException">No open or recently ended request has this conversation id.</exception>
+    public Task<AuthenticationResponse> WaitForResponseAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(conversationId);
+        if (_tracker.Find(conversationId) is { } pending)
+        {
+            return pending.Completion.Task.WaitAsync(cancellationToken);
+        }
+
+        if (_tracker.FindEnded(conversationId) is { } ended)
+        {
+            return Task.FromResult(ended);
+        }
+
+        throw new ArgumentException($"No request of this app has conversation id '{conversationId}' (it may have ended long ago).", nameof(conversationId));
+    }
+
+    /// <summary>
+    /// A request anyone may answer (<c>sub</c> = <c>-</c>) drawn as a QR code for a phone to scan; wait for the
+    /// answer with <see cref="WaitForResponseAsync"/> on <see cref="QrCode.ConversationId"/>. The answer tells who
+    /// the user is.
+    /// </summary>
+    public async Task<QrCode> GenerateQrCodeAsync(AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (pending, jws) = await OpenAnyoneAsync(options, cancellationToken).ConfigureAwait(false);
+        return new QrCode(jws.ToJson(), pending.ConversationId);
+    }
+
+    /// <summary>
+    /// A request anyone may answer, as a deep link a phone opens (spec §11); the phone returns to
+    /// <paramref name="callback"/> after answering.
+    /// </summary>
+    public async Task<DeepLinkRequest> GenerateDeepLinkAsync(
+        Uri callback, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        var (pending, jws) = await OpenAnyoneAsync(options, cancellationToken).ConfigureAwait(false);
+        return new DeepLinkRequest(DeepLink.Build(_client.Options.LinksBaseUrl, callback, jws.ToJson()), pending.ConversationId);
+    }
+
+    /// <summary>Checks a received message and, when it answers an open request, ends that request.</summary>
+    internal async ValueTask HandleAsync(ReceivedMessage message, CancellationToken cancellationToken)
+    {
+        if (message.Type is not (MessageTypes.FactsQueryResponse or MessageTypes.AuthenticateResponse))
+        {
+            return;
+        }
+
+        AuthenticationResponseClaims claims;
+        try
+        {
+            claims = SignedMessage.ReadClaims<AuthenticationResponseClaims>(message.Jws);
+        }
+        catch (Exception ex) when (ex is Protocol.SelfException or System.Text.Json.JsonException)
+        {
+            Log.ResponseDropped(_logger, "unreadable claims: " + ex.Message, null, message.Sender.ToString());
+            return;
+        }
+
+        var reason = Check(claims, message);
+        if (reason is not null)
+        {
+            Log.ResponseDropped(_logger, reason, claims.Cid, message.Sender.ToString());
+            return;
+        }
+
+        var status = claims.Status switch
+        {
+            ResponseStatuses.Accepted => AuthenticationStatus.Accepted,
+            ResponseStatuses.Rejected => AuthenticationStatus.Rejected,
+            _ => AuthenticationStatus.Unauthorized,
+        };
+        var answered = await _tracker.CompleteAsync(
+            claims.Cid!,
+            new AuthenticationResponse(status, claims.Iss, claims.DeviceId ?? message.Sender.Device, claims.Cid!),
+            cancellationToken).ConfigureAwait(false);
+        if (!answered)
+        {
+            Log.ResponseDropped(_logger, "the request was already answered or had expired", claims.Cid, message.Sender.ToString());
+        }
+    }
+
+    /// <summary>The checks of spec §9 an app makes before a response counts; null when it passes, else why not.</summary>
+    private string? Check(AuthenticationResponseClaims claims, ReceivedMessage message)
+    {
+        // The signature was verified by the messenger against the sender's key history (kid valid at iat), and the
+        // jti against those already processed; what is left is whether this response answers one of our requests.
+        var now = _client.TimeProvider.GetUtcNow();
+        if (claims.Cid is null || _tracker.Find(claims.Cid) is not { } pending)
+        {
+            return "cid names no open request";
+        }
+
+        if (claims.Typ != MessageTypes.ResponseTypeFor(pending.RequestType))
+        {
+            return $"typ {claims.Typ} does not answer a {pending.RequestType}";
+        }
+
+        if (claims.Aud != _client.Options.AppId)
+        {
+            return "aud is not this app";
+        }
+
+        if (claims.Iss != claims.Sub || claims.Iss != message.Sender.Id)
+        {
+            return "iss, sub and the sender differ";
+        }
+
+        if (pending.SelfId != "-" && claims.Iss != pending.SelfId)
+        {
+            return $"answered by {claims.Iss}, but {pending.SelfId} was asked";
+        }
+
+        if (!SelfIds.IsUserId(claims.Iss))
+        {
+            return "the issuer is not a user";
+        }
+
+        if (claims.Iat > now + ClockSkew)
+        {
+            return "iat is in the future";
+        }
+
+        if (now > pending.Expires)
+        {
+            return "the request has expired";
+        }
+
+        if (claims.Status is not (ResponseStatuses.Accepted or ResponseStatuses.Rejected or ResponseStatuses.Unauthorized))
+        {
+            return $"unknown status '{claims.Status}'";
+        }
+
+        return null;
+    }
+
+    private async Task<PendingRequest> OpenAndSendAsync(
+        string selfId, AuthenticationRequestOptions? options, Action<AuthenticationResponse>? callback, bool throwOnFailure,
+        CancellationToken cancellationToken)
+    {
+        if (!SelfIds.IsUserId(selfId))
+        {
+            throw new ArgumentException($"'{selfId}' is not a Self ID: expected 10 or 11 digits, such as 1112223334.", nameof(selfId));
+        }
+
+        var endpoint = _client.Endpoint;
+        var (cid, expires, jws) = BuildRequest(selfId, options);
+        var pending = await _tracker.OpenAsync(cid, selfId, MessageTypes.FactsQueryRequest, expires, callback, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await endpoint.SendAsync(
+                selfId, jws, MsgSubType.AuthenticationReq, priority: 1, MessageTypes.FactsQueryRequest, cancellationToken).ConfigureAwait(false);
+            Log.RequestSent(_logger, cid, selfId, expires);
+            return pending;
+        }
+        catch (Exception ex) when (Translate(ex, selfId) is { } failure)
+        {
+            Log.SendFailed(_logger, cid, selfId, failure.Message);
+            var status = failure is NotConnectedException ? AuthenticationStatus.Unauthorized : AuthenticationStatus.Errored;
+            if (throwOnFailure)
+            {
+                // The caller gets the exception; the request must not linger or reach the callback.
+                await _tracker.CompleteAsync(cid, new AuthenticationResponse(status, selfId, null, cid, failure.Message), CancellationToken.None).ConfigureAwait(false);
+                throw failure;
+            }
+
+            await _tracker.CompleteAsync(cid, new AuthenticationResponse(status, selfId, null, cid, failure.Message), CancellationToken.None).ConfigureAwait(false);
+            return pending;
+        }
+        catch
+        {
+            await _tracker.CompleteAsync(
+                cid, new AuthenticationResponse(AuthenticationStatus.Errored, selfId, null, cid, "the request was not sent"), CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<(PendingRequest Pending, FlattenedJws Jws)> OpenAnyoneAsync(AuthenticationRequestOptions? options, CancellationToken cancellationToken)
+    {
+        var (cid, expires, jws) = BuildRequest("-", options);
+        var pending = await _tracker.OpenAsync(cid, "-", MessageTypes.FactsQueryRequest, expires, callback: null, cancellationToken).ConfigureAwait(false);
+        return (pending, jws);
+    }
+
+    private (string Cid, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(string subject, AuthenticationRequestOptions? options)
+    {
+        options ??= new AuthenticationRequestOptions();
+        var cid = options.ConversationId ?? Guid.NewGuid().ToString();
+        if (!SelfIds.IsConversationId(cid))
+        {
+            throw new ArgumentException($"ConversationId must be 1 to {SelfIds.MaxConversationIdLength} characters.", nameof(options));
+        }
+
+        var expiry = options.Expiry ?? _client.Options.DefaultExpiry;
+        if (expiry <= TimeSpan.Zero || expiry > MaxExpiry)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), expiry, "Expiry must be positive and at most 24 hours: devices refuse requests that live longer.");
+        }
+
+        if (options.BindingMessage is { } binding &&
+            (binding.Length == 0 || binding.Length > MaxBindingMessageLength || binding.Any(char.IsControl)))
+        {
+            throw new ArgumentException($"BindingMessage must be 1 to {MaxBindingMessageLength} printable characters.", nameof(options));
+        }
+
+        if (options.Description is { Length: > MaxDescriptionLength })
+        {
+            throw new ArgumentException($"Description must be at most {MaxDescriptionLength} characters.", nameof(options));
+        }
+
+        var now = _client.TimeProvider.GetUtcNow();
+        var expires = now + expiry;
+        var claims = new AuthenticationRequestClaims
+        {
+            Typ = MessageTypes.FactsQueryRequest,
+            Iss = _client.Options.AppId,
+            Sub = subject,
+            Aud = subject,
+            Iat = now,
+            Exp = expires,
+            Cid = cid,
+            Jti = Guid.NewGuid().ToString(),
+            Facts = [],
+            Auth = true,
+            DeviceId = _client.Options.DeviceId,
+            Description = options.Description,
+            BindingMessage = options.BindingMessage,
+            AppName = _client.AppName,
+        };
+        return (cid, expires, SignedMessage.Sign(claims, _client.SigningKey));
+    }
+
+    /// <summary>The exception a developer should see for a failed send, or null to let it through unchanged.</summary>
+    private Exception? Translate(Exception ex, string selfId) => ex switch
+    {
+        MessageRefusedException { IsNotConnected: true } => new NotConnectedException(selfId, _client.Options.AppId, ex),
+        MessageRefusedException { IsRateLimited: true } refused =>
+            new RateLimitedException(refused.RetryAfter ?? TimeSpan.FromMinutes(1), $"Requests to {selfId} are rate limited: {refused.Reason}", ex),
+        SelfApiException { StatusCode: HttpStatusCode.Forbidden } => new NotConnectedException(selfId, _client.Options.AppId, ex),
+        SelfApiException { StatusCode: HttpStatusCode.NotFound } => new UnknownIdentityException(selfId, ex),
+        SelfApiException { StatusCode: HttpStatusCode.Unauthorized } => new InvalidSecretKeyException(_client.Options.AppId, ex.Message, ex),
+        RateLimitedException or ServerUnreachableException or MessageRefusedException or SelfApiException or ConnectionLostException => ex,
+        _ => null,
+    };
+}
+
+/// <summary>A deep link that carries an authentication request, and the conversation id to wait on.</summary>
+/// <param name="Link">The URL a phone opens.</param>
+/// <param name="ConversationId">Pass it to <see cref="AuthenticationService.WaitForResponseAsync"/>.</param>
+public sealed record DeepLinkRequest(Uri Link, string ConversationId);

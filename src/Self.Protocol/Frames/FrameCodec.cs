@@ -85,7 +85,7 @@ public static class FrameCodec
         {
             MsgType.Msg => DecodeMessage(table, id),
             MsgType.Ack or MsgType.Err => new NotificationFrame(
-                id, type, table.ReadString(NotificationErrorSlot), (ErrType)table.ReadByte(NotificationErrTypeSlot)),
+                id, type, NullIfEmpty(table.ReadString(NotificationErrorSlot)), (ErrType)table.ReadByte(NotificationErrTypeSlot)),
             MsgType.Auth => new AuthFrame(
                 id,
                 table.ReadString(AuthTokenSlot) ?? string.Empty,
@@ -302,6 +302,9 @@ public static class FrameCodec
         builder.AddLong(StatusLastSeenSlot, status.LastSeen, 0);
         return Finish(builder, builder.EndTable());
     }
+
+    // An empty reason is never written, so one read back is the same as none.
+    private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 
     private static FlatBufferBuilder NewBuilder(int payloadBytes) => new(payloadBytes + BuilderOverhead);
 

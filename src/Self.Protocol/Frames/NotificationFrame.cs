@@ -3,7 +3,7 @@ namespace Self.Protocol.Frames;
 /// <summary>The answer to a frame with the same id: ACK or ERR (spec §6, table <c>Notification</c>).</summary>
 /// <param name="Id">The id of the frame this answers.</param>
 /// <param name="Type"><see cref="MsgType.Ack"/> or <see cref="MsgType.Err"/>; <see cref="FrameCodec"/> refuses anything else.</param>
-/// <param name="Error">Why the frame was refused; <see langword="null"/> on an ACK (an empty string is not written).</param>
+/// <param name="Error">Why the frame was refused; <see langword="null"/> on an ACK (an empty one is not written and reads back as <see langword="null"/>).</param>
 /// <param name="ErrorType">What kind of refusal; <see cref="ErrType.ErrConnection"/> (the default) on an ACK.</param>
 public sealed record NotificationFrame(string Id, MsgType Type, string? Error = null, ErrType ErrorType = ErrType.ErrConnection)
     : Frame(Id)

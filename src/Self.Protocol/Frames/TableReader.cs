@@ -66,10 +66,10 @@ internal readonly ref struct TableReader
         return new TableReader(buffer, (int)table, (int)vtable, vtableSize, tableSize);
     }
 
-    public byte ReadByte(int slot, byte defaultValue = 0)
+    public byte ReadByte(int slot)
     {
         var at = FieldPosition(slot, sizeof(byte));
-        return at == 0 ? defaultValue : _buffer[at];
+        return at == 0 ? (byte)0 : _buffer[at];
     }
 
     public bool ReadBool(int slot) => ReadByte(slot) != 0;

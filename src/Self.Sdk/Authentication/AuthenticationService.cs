@@ -348,7 +348,8 @@ public sealed class AuthenticationService
         MessageRefusedException { IsRateLimited: true } refused =>
             new RateLimitedException(refused.RetryAfter ?? TimeSpan.FromMinutes(1), $"Requests to {selfId} are rate limited: {refused.Reason}", ex),
         SelfApiException { StatusCode: HttpStatusCode.Forbidden } => new NotConnectedException(selfId, _client.Options.AppId, ex),
-        SelfApiException { StatusCode: HttpStatusCode.NotFound } => new UnknownIdentityException(selfId, ex),
+        // 404 "not_found" names the identity; other 404s (a device without one-time keys) keep their own message.
+        SelfApiException { StatusCode: HttpStatusCode.NotFound, ErrorCode: "not_found" } => new UnknownIdentityException(selfId, ex),
         SelfApiException { StatusCode: HttpStatusCode.Unauthorized } => new InvalidSecretKeyException(_client.Options.AppId, ex.Message, ex),
         RateLimitedException or ServerUnreachableException or MessageRefusedException or SelfApiException or ConnectionLostException => ex,
         _ => null,

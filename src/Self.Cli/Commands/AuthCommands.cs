@@ -1,0 +1,229 @@
+using System.CommandLine;
+using Self.Cli.Home;
+using Self.Cli.Terminal;
+using Self.Sdk.Authentication;
+using Spectre.Console;
+
+namespace Self.Cli.Commands;
+
+/// <summary><c>self auth request</c> and <c>self auth qr</c>: the app side of authentication.</summary>
+internal static class AuthCommands
+{
+    public static Command Create(CliContext context)
+    {
+        return new Command("auth", "Ask users to authenticate (the app side).")
+        {
+            CreateRequest(context),
+            CreateQr(context),
+        };
+    }
+
+    private static Command CreateRequest(CliContext context)
+    {
+        var selfId = CommonOptions.SelfIdArgument("The user to ask.");
+        var app = CommonOptions.App();
+        var server = CommonOptions.Server("The network (default: the one the app was created on).");
+        var asynchronous = new Option<bool>("--async")
+        {
+            Description = "Send the request, print its conversation id at once, then wait for the answer on a subscription.",
+        };
+        var expiry = CommonOptions.Duration("--expiry", "How long the user may answer, e.g. 60s, 5m, 1h. [default: 5m]");
+        var description = new Option<string?>("--description")
+        {
+            Description = "Why the app asks, shown on the user's device.",
+            HelpName = "TEXT",
+        };
+        var binding = new Option<string?>("--binding-message")
+        {
+            Description = "A short text (at most 64 characters) shown here and on the device, so the person can match them.",
+            HelpName = "TEXT",
+        };
+        var json = CommonOptions.Json("Print the outcome as JSON (with --async, first a line with the conversation id).");
+
+        var request = new Command(
+            "request",
+            "Ask a user to authenticate and wait for the answer. Exit code: 0 accepted, 3 rejected, 4 expired, 1 refused or failed.")
+        {
+            selfId, app, server, asynchronous, expiry, description, binding, json,
+        };
+        request.SetAction((parse, cancellationToken) => RequestAsync(
+            context,
+            parse.GetRequiredValue(selfId),
+            parse.GetValue(app),
+            parse.GetValue(server),
+            parse.GetValue(asynchronous),
+            new AuthenticationRequestOptions
+            {
+                ConversationId = Guid.NewGuid().ToString(),
+                Expiry = parse.GetValue(expiry),
+                Description = parse.GetValue(description),
+                BindingMessage = parse.GetValue(binding),
+            },
+            parse.GetValue(json),
+            cancellationToken));
+        return request;
+    }
+
+    private static Command CreateQr(CliContext context)
+    {
+        var app = CommonOptions.App();
+        var server = CommonOptions.Server("The network (default: the one the app was created on).");
+        var expiry = CommonOptions.Duration("--expiry", "How long the code may be answered, e.g. 60s, 5m, 1h. [default: 5m]");
+        var description = new Option<string?>("--description")
+        {
+            Description = "Why the app asks, shown on the device that scans the code.",
+            HelpName = "TEXT",
+        };
+        var json = CommonOptions.Json("Print {\"cid\",\"payload\"} instead of drawing the code, then the outcome as JSON.");
+
+        var qr = new Command(
+            "qr",
+            "Draw an authentication request as a QR code and wait for whoever scans it. Exit code as for 'auth request'.")
+        {
+            app, server, expiry, description, json,
+        };
+        qr.SetAction((parse, cancellationToken) => QrAsync(
+            context,
+            parse.GetValue(app),
+            parse.GetValue(server),
+            new AuthenticationRequestOptions { Expiry = parse.GetValue(expiry), Description = parse.GetValue(description) },
+            parse.GetValue(json),
+            cancellationToken));
+        return qr;
+    }
+
+    private static async Task<int> RequestAsync(
+        CliContext context,
+        string selfId,
+        string? appId,
+        Uri? server,
+        bool asynchronous,
+        AuthenticationRequestOptions options,
+        bool json,
+        CancellationToken cancellationToken)
+    {
+        var home = SelfHome.FromEnvironment(context.GetEnvironment);
+        var app = home.LoadApp(appId);
+        await using var client = await AppSessions.StartAsync(context, home, app, server, cancellationToken).ConfigureAwait(false);
+        var authentication = client.Authentication;
+        var console = context.Console;
+        if (!json && options.BindingMessage is { } bindingMessage)
+        {
+            console.MarkupLine($"Binding message: [bold]{Markup.Escape(bindingMessage)}[/]");
+        }
+
+        AuthenticationResponse response;
+        if (asynchronous)
+        {
+            var cid = options.ConversationId!;
+            var outcome = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            // Subscribed before sending (the cid is ours), so no answer can slip between the two.
+            using var subscription = authentication.Subscribe(response =>
+            {
+                if (response.ConversationId == cid)
+                {
+                    outcome.TrySetResult(response);
+                }
+            });
+            await authentication.SendAsync(selfId, options, cancellationToken).ConfigureAwait(false);
+            if (json)
+            {
+                JsonOutput.Write(context.Output, new SentOutput(cid, Payload: null), OutputJson.Default.SentOutput);
+            }
+            else
+            {
+                console.MarkupLine($"Sent request [bold]{Markup.Escape(cid)}[/] to {Markup.Escape(selfId)} as {Markup.Escape(app.Name)}.");
+            }
+
+            response = await Waiting.RunAsync(
+                console, json, $"Waiting for {selfId} to answer {cid}…", outcome.Task.WaitAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        else
+        {
+            response = await Waiting.RunAsync(
+                console, json, $"Waiting for {selfId} to answer {app.Name}'s request…", authentication.RequestAsync(selfId, options, cancellationToken))
+                .ConfigureAwait(false);
+        }
+
+        return Report(context, response, json);
+    }
+
+    private static async Task<int> QrAsync(
+        CliContext context, string? appId, Uri? server, AuthenticationRequestOptions options, bool json, CancellationToken cancellationToken)
+    {
+        var home = SelfHome.FromEnvironment(context.GetEnvironment);
+        var app = home.LoadApp(appId);
+        await using var client = await AppSessions.StartAsync(context, home, app, server, cancellationToken).ConfigureAwait(false);
+        var code = await client.Authentication.GenerateQrCodeAsync(options, cancellationToken).ConfigureAwait(false);
+        if (json)
+        {
+            JsonOutput.Write(context.Output, new SentOutput(code.ConversationId, code.Payload), OutputJson.Default.SentOutput);
+        }
+        else
+        {
+            // Raw, so that the console never wraps a row of the code.
+            await context.Output.WriteLineAsync(code.ToTerminalText()).ConfigureAwait(false);
+            await context.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            context.Console.MarkupLine($"Scan this code with a Self device to sign in to [bold]{Markup.Escape(app.Name)}[/] (request {Markup.Escape(code.ConversationId)}).");
+        }
+
+        var response = await Waiting.RunAsync(
+            context.Console,
+            json,
+            "Waiting for someone to scan the code…",
+            client.Authentication.WaitForResponseAsync(code.ConversationId, cancellationToken)).ConfigureAwait(false);
+        return Report(context, response, json);
+    }
+
+    /// <summary>Prints how a request ended and returns the exit code that says it.</summary>
+    internal static int Report(CliContext context, AuthenticationResponse response, bool json)
+    {
+        var exitCode = ExitCodeOf(response.Status);
+        if (json)
+        {
+            JsonOutput.Write(
+                context.Output,
+                new OutcomeOutput(StatusName(response.Status), response.SelfId, response.DeviceId, response.ConversationId, response.Reason),
+                OutputJson.Default.OutcomeOutput);
+            return exitCode;
+        }
+
+        var console = context.Console;
+        var user = Markup.Escape(response.SelfId);
+        switch (response.Status)
+        {
+            case AuthenticationStatus.Accepted:
+                console.MarkupLine($"[green]Accepted[/] by {user} (device {Markup.Escape(response.DeviceId ?? "?")}).");
+                break;
+            case AuthenticationStatus.Rejected:
+                console.MarkupLine($"[red]Rejected[/] by {user} (device {Markup.Escape(response.DeviceId ?? "?")}).");
+                break;
+            case AuthenticationStatus.Expired:
+                console.MarkupLine($"[yellow]Expired[/]: {Markup.Escape(response.Reason ?? $"{response.SelfId} did not answer in time")}.");
+                break;
+            default:
+                context.Error.WriteLine($"{StatusName(response.Status)}: {response.Reason ?? $"{response.SelfId}'s device refused the request"}");
+                break;
+        }
+
+        return exitCode;
+    }
+
+    internal static int ExitCodeOf(AuthenticationStatus status) => status switch
+    {
+        AuthenticationStatus.Accepted => ExitCodes.Ok,
+        AuthenticationStatus.Rejected => ExitCodes.Rejected,
+        AuthenticationStatus.Expired => ExitCodes.Expired,
+        _ => ExitCodes.Failed,
+    };
+
+    internal static string StatusName(AuthenticationStatus status) => status switch
+    {
+        AuthenticationStatus.Accepted => "accepted",
+        AuthenticationStatus.Rejected => "rejected",
+        AuthenticationStatus.Unauthorized => "unauthorized",
+        AuthenticationStatus.Expired => "expired",
+        _ => "errored",
+    };
+}

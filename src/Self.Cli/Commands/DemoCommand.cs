@@ -1,0 +1,276 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using Self.Cli.Home;
+using Self.Device;
+using Self.Network;
+using Self.Sdk;
+using Self.Sdk.Apps;
+using Self.Sdk.Authentication;
+using Spectre.Console;
+
+namespace Self.Cli.Commands;
+
+/// <summary>
+/// <c>self demo</c>: the whole flow on a private network started in-process — an app, the user 1112223334 whose device
+/// answers by script, a request refused because they have not connected, then one request in each calling style.
+/// </summary>
+internal static class DemoCommand
+{
+    /// <summary>The Self ID the documentation uses.</summary>
+    public const string DemoUser = "1112223334";
+
+    private const string DemoAppName = "Self demo";
+
+    /// <summary>How long each request stays open: long enough for a slow machine, short enough to fail fast.</summary>
+    private static readonly TimeSpan RequestExpiry = TimeSpan.FromSeconds(15);
+
+    public static Command Create(CliContext context)
+    {
+        var data = CommonOptions.Data("Keep the network's data, the app and the user in this folder (default: a temporary folder, deleted after).");
+        var demo = new Command(
+            "demo",
+            $"Start a network in-process, create an app and the user {DemoUser}, and run one authentication in each style; exits non-zero if any outcome differs from what it shows.")
+        {
+            data,
+        };
+        demo.SetAction((parse, cancellationToken) => RunAsync(context, parse.GetValue(data), cancellationToken));
+        return demo;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, string? data, CancellationToken cancellationToken)
+    {
+        var temporary = data is null;
+        var root = temporary
+            ? Path.Combine(Path.GetTempPath(), "self-demo-" + Guid.NewGuid().ToString("N"))
+            : context.ResolvePath(data!);
+        try
+        {
+            return await RunInAsync(context, root, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (temporary)
+            {
+                TryDelete(root);
+            }
+        }
+    }
+
+    private static async Task<int> RunInAsync(CliContext context, string root, CancellationToken cancellationToken)
+    {
+        var console = context.Console;
+        var home = new SelfHome(Path.Combine(root, "home"));
+        var results = new List<StepResult>();
+
+        console.Write(new Rule("[bold]Self demo[/]").LeftJustified());
+        await using var server = await SelfNetworkServer.StartAsync(
+            new SelfNetworkOptions
+            {
+                Urls = "http://127.0.0.1:0",
+                DataDirectory = Path.Combine(root, "network"),
+                TimeProvider = context.TimeProvider,
+            },
+            context.LoggerFactory,
+            cancellationToken).ConfigureAwait(false);
+        Say(console, $"Network listening on {server.BaseAddress} (embedded store in {server.Options.DataDirectory})");
+
+        var created = await SelfApps.CreateAsync(server.BaseAddress, server.AdminToken, DemoAppName, context.TimeProvider, httpClient: null, cancellationToken)
+            .ConfigureAwait(false);
+        var app = new AppProfile(created.AppId, created.Name, created.Secret, created.RecoverySecret, SelfHome.NewStorageKey(), server.BaseAddress.ToString());
+        home.SaveApp(app);
+        Say(console, $"Created app \"{app.Name}\" with id {app.AppId}");
+
+        var consent = new ScriptedConsent();
+        await using var device = await OpenUserAsync(context, home, server.BaseAddress, consent, cancellationToken).ConfigureAwait(false);
+        Say(console, $"User {device.SelfId} has a device whose answers are scripted by this demo");
+
+        await using var client = await AppSessions.StartAsync(context, home, app, server.BaseAddress, cancellationToken).ConfigureAwait(false);
+        var authentication = client.Authentication;
+
+        // 1. Before the user connects, the network refuses to carry the app's request to them.
+        var refused = await RunStepAsync(
+            "1. Before connecting",
+            "blocking",
+            "refused (not connected)",
+            async () =>
+            {
+                try
+                {
+                    var response = await authentication.RequestAsync(DemoUser, Options(consent, accept: true), cancellationToken).ConfigureAwait(false);
+                    return (Describe(response), false);
+                }
+                catch (NotConnectedException ex)
+                {
+                    Say(console, $"Refused as expected: {ex.Message}");
+                    return ("refused (not connected)", true);
+                }
+            }).ConfigureAwait(false);
+        results.Add(refused);
+
+        await device.ConnectAsync(app.AppId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        Say(console, $"User {DemoUser} connects to \"{app.Name}\"");
+
+        // 2. Blocking: the call returns with the answer.
+        results.Add(await RunStepAsync(
+            "2. Blocking request",
+            "RequestAsync(selfId)",
+            "accepted",
+            async () =>
+            {
+                var response = await authentication.RequestAsync(DemoUser, Options(consent, accept: true), cancellationToken).ConfigureAwait(false);
+                return (Describe(response), response.Status == AuthenticationStatus.Accepted);
+            }).ConfigureAwait(false));
+
+        // 3. Non-blocking: the call returns once sent; the callback gets the answer.
+        results.Add(await RunStepAsync(
+            "3. Non-blocking request",
+            "RequestAsync(selfId, callback)",
+            "rejected",
+            async () =>
+            {
+                var answered = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var cid = await authentication.RequestAsync(DemoUser, response => answered.TrySetResult(response), Options(consent, accept: false), cancellationToken)
+                    .ConfigureAwait(false);
+                Say(console, $"Sent {cid}; the call returned, the callback will get the answer");
+                var response = await answered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return (Describe(response), response.Status == AuthenticationStatus.Rejected);
+            }).ConfigureAwait(false));
+
+        // 4. Asynchronous: the answer arrives at a subscription, matched by conversation id.
+        results.Add(await RunStepAsync(
+            "4. Asynchronous request",
+            "SendAsync + Subscribe",
+            "accepted",
+            async () =>
+            {
+                var options = Options(consent, accept: true);
+                var answered = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+                using var subscription = authentication.Subscribe(response =>
+                {
+                    if (response.ConversationId == options.ConversationId)
+                    {
+                        answered.TrySetResult(response);
+                    }
+                });
+                var cid = await authentication.SendAsync(DemoUser, options, cancellationToken).ConfigureAwait(false);
+                Say(console, $"Sent {cid}; the answer will arrive at the subscription");
+                var response = await answered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return (Describe(response), response.Status == AuthenticationStatus.Accepted);
+            }).ConfigureAwait(false));
+
+        console.Write(ResultTable(results));
+        var failed = results.Where(static r => !r.AsShown).ToList();
+        if (failed.Count == 0)
+        {
+            console.MarkupLine("[green]Every outcome is as shown.[/]");
+            return ExitCodes.Ok;
+        }
+
+        foreach (var step in failed)
+        {
+            await context.Error.WriteLineAsync($"{step.Step}: expected {step.Expected}, got {step.Outcome}").ConfigureAwait(false);
+        }
+
+        return ExitCodes.Failed;
+    }
+
+    private static async Task<SelfDevice> OpenUserAsync(
+        CliContext context, SelfHome home, Uri server, ScriptedConsent consent, CancellationToken cancellationToken)
+    {
+        if (home.TryLoadUser(DemoUser) is { } known)
+        {
+            // A demo run again on the same --data: the user exists, open their device.
+            var options = UserCommands.DeviceOptions(context, server, known.StorageDirectory, known.StorageKey) with
+            {
+                DeviceId = known.DeviceId,
+                ConsentPolicy = consent,
+            };
+            return await SelfDevice.OpenAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+
+        var storage = home.NewDeviceStorageDirectory();
+        var storageKey = SelfHome.NewStorageKey();
+        var device = await SelfDevice.RegisterAsync(
+            UserCommands.DeviceOptions(context, server, storage, storageKey) with { ConsentPolicy = consent },
+            DemoUser,
+            cancellationToken).ConfigureAwait(false);
+        home.SaveUser(new UserProfile(device.SelfId, device.DeviceId, storageKey, server.ToString(), storage));
+        return device;
+    }
+
+    /// <summary>A request whose answer the scripted device already knows.</summary>
+    private static AuthenticationRequestOptions Options(ScriptedConsent consent, bool accept)
+    {
+        var cid = Guid.NewGuid().ToString();
+        consent.Script(cid, accept);
+        return new AuthenticationRequestOptions
+        {
+            ConversationId = cid,
+            Expiry = RequestExpiry,
+            Description = accept ? "Sign in to the Self demo (the device will accept)" : "Sign in to the Self demo (the device will reject)",
+        };
+    }
+
+    private static async Task<StepResult> RunStepAsync(string step, string how, string expected, Func<Task<(string Outcome, bool AsShown)>> run)
+    {
+        var (outcome, asShown) = await run().ConfigureAwait(false);
+        return new StepResult(step, how, expected, outcome, asShown);
+    }
+
+    private static string Describe(AuthenticationResponse response) =>
+        response.Reason is { } reason && response.Status is not (AuthenticationStatus.Accepted or AuthenticationStatus.Rejected)
+            ? $"{AuthCommands.StatusName(response.Status)} ({reason})"
+            : AuthCommands.StatusName(response.Status);
+
+    private static Table ResultTable(IEnumerable<StepResult> results)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumn("Step").AddColumn("Calling style").AddColumn("Expected").AddColumn("Outcome").AddColumn("");
+        foreach (var r in results)
+        {
+            table.AddRow(
+                new Text(r.Step),
+                new Text(r.How),
+                new Text(r.Expected),
+                new Text(r.Outcome),
+                new Markup(r.AsShown ? "[green]as shown[/]" : "[red]DIFFERS[/]"));
+        }
+
+        return table;
+    }
+
+    private static void Say(IAnsiConsole console, string text) => console.MarkupLine($"[grey]•[/] {Markup.Escape(text)}");
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // The OS cleans its temp folder; a leftover file must not turn a good demo into a failure.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Same.
+        }
+    }
+
+    private sealed record StepResult(string Step, string How, string Expected, string Outcome, bool AsShown);
+
+    /// <summary>The demo device's consent: the answer to each request is scripted by conversation id before it is sent.</summary>
+    private sealed class ScriptedConsent : IConsentPolicy
+    {
+        private readonly ConcurrentDictionary<string, bool> _answers = new(StringComparer.Ordinal);
+
+        public void Script(string conversationId, bool accept) => _answers[conversationId] = accept;
+
+        public ValueTask<ConsentDecision> DecideAsync(IncomingRequest request, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(
+                _answers.TryGetValue(request.ConversationId, out var accept) && accept ? ConsentDecision.Accept : ConsentDecision.Reject);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Self.Cli.Home;
+
+/// <summary>
+/// The folder where the command line keeps what it creates (<c>SELF_HOME</c>, default <c>~/.self</c>): each app's
+/// keys and each user's encrypted device store, plus which app and which user commands use by default (the last
+/// created). Files holding secrets are written with mode 0600.
+/// </summary>
+public sealed class SelfHome
+{
+    private const string DefaultAppFile = "default-app";
+    private const string DefaultUserFile = "default-user";
+
+    /// <summary>Opens (and creates when missing) the home folder.</summary>
+    public SelfHome(string path)
+    {
+        Root = Path.GetFullPath(path);
+        Directory.CreateDirectory(Root);
+    }
+
+    /// <summary>The folder's full path.</summary>
+    public string Root { get; }
+
+    /// <summary>The home named by <c>SELF_HOME</c>, else <c>~/.self</c>.</summary>
+    public static SelfHome FromEnvironment(Func<string, string?> getEnvironment)
+    {
+        var path = getEnvironment("SELF_HOME");
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            path = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".self");
+        }
+
+        return new SelfHome(path);
+    }
+
+    /// <summary>Where one app's encrypted client store lives.</summary>
+    public string AppStorageDirectory(string appId) => Path.Combine(Root, "apps", appId, "store");
+
+    /// <summary>
+    /// A fresh folder for a new device's encrypted store. A user's Self ID is only known once the device has registered,
+    /// so the store's folder is named before that and recorded in the <see cref="UserProfile"/>.
+    /// </summary>
+    public string NewDeviceStorageDirectory() => Path.Combine(Root, "devices", Guid.NewGuid().ToString("N"));
+
+    /// <summary>Keeps an app's profile and makes it the default app.</summary>
+    public void SaveApp(AppProfile app)
+    {
+        WriteSecretFile(Path.Combine(Root, "apps", app.AppId, "app.json"), JsonSerializer.Serialize(app, HomeJson.Default.AppProfile));
+        WriteSecretFile(Path.Combine(Root, DefaultAppFile), app.AppId);
+    }
+
+    /// <summary>Reads an app's profile; the default app when <paramref name="appId"/> is null.</summary>
+    /// <exception cref="CliException">No such app here, or no default.</exception>
+    public AppProfile LoadApp(string? appId)
+    {
+        appId ??= ReadDefault(DefaultAppFile)
+            ?? throw new CliException($"No app is known in {Root}: create one with 'self app create --name NAME' or pass --app.");
+        var file = Path.Combine(Root, "apps", appId, "app.json");
+        if (!File.Exists(file))
+        {
+            throw new CliException($"App {appId} is not known in {Root}: its keys are kept only where 'self app create' ran.");
+        }
+
+        return JsonSerializer.Deserialize(File.ReadAllText(file), HomeJson.Default.AppProfile)
+            ?? throw new CliException($"{file} is empty or damaged.");
+    }
+
+    /// <summary>Keeps a user's profile and makes it the default user.</summary>
+    public void SaveUser(UserProfile user)
+    {
+        WriteSecretFile(Path.Combine(Root, "users", user.SelfId, "user.json"), JsonSerializer.Serialize(user, HomeJson.Default.UserProfile));
+        WriteSecretFile(Path.Combine(Root, DefaultUserFile), user.SelfId);
+    }
+
+    /// <summary>Reads a user's profile; the default user when <paramref name="selfId"/> is null.</summary>
+    /// <exception cref="CliException">No such user here, or no default.</exception>
+    public UserProfile LoadUser(string? selfId)
+    {
+        selfId ??= ReadDefault(DefaultUserFile)
+            ?? throw new CliException($"No user is known in {Root}: create one with 'self user create' or pass --user.");
+        var file = Path.Combine(Root, "users", selfId, "user.json");
+        if (!File.Exists(file))
+        {
+            throw new CliException($"User {selfId} is not known in {Root}: a user's device lives where 'self user create' ran.");
+        }
+
+        return JsonSerializer.Deserialize(File.ReadAllText(file), HomeJson.Default.UserProfile)
+            ?? throw new CliException($"{file} is empty or damaged.");
+    }
+
+    /// <summary>Reads a user's profile, or null when this home does not know the user.</summary>
+    public UserProfile? TryLoadUser(string selfId)
+    {
+        var file = Path.Combine(Root, "users", selfId, "user.json");
+        return File.Exists(file) ? JsonSerializer.Deserialize(File.ReadAllText(file), HomeJson.Default.UserProfile) : null;
+    }
+
+    /// <summary>A fresh random storage key for a new store.</summary>
+    public static string NewStorageKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    private string? ReadDefault(string name)
+    {
+        var file = Path.Combine(Root, name);
+        return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
+    }
+
+    private static void WriteSecretFile(string path, string content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temp, options))
+        using (var writer = new StreamWriter(stream))
+        {
+            writer.Write(content);
+            writer.Flush();
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+}
+
+/// <summary>What the command line keeps of an app it created.</summary>
+/// <param name="AppId">The app's id.</param>
+/// <param name="Name">The app's name.</param>
+/// <param name="Secret">The app's device key <c>kid:seed</c>.</param>
+/// <param name="RecoverySecret">The app's recovery key.</param>
+/// <param name="StorageKey">The key of the app's local encrypted store.</param>
+/// <param name="Server">The network the app was created on.</param>
+public sealed record AppProfile(string AppId, string Name, string Secret, string RecoverySecret, string StorageKey, string Server);
+
+/// <summary>What the command line keeps of a user it created; the keys themselves are in the encrypted store.</summary>
+/// <param name="SelfId">The user's Self ID.</param>
+/// <param name="DeviceId">This device's id.</param>
+/// <param name="StorageKey">The key of the device's encrypted store.</param>
+/// <param name="Server">The network the user is registered on.</param>
+/// <param name="StorageDirectory">The folder of the device's encrypted store.</param>
+public sealed record UserProfile(string SelfId, string DeviceId, string StorageKey, string Server, string StorageDirectory);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(AppProfile))]
+[JsonSerializable(typeof(UserProfile))]
+internal sealed partial class HomeJson : JsonSerializerContext;

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Self.Messaging.Tests.Infrastructure;
-using Self.Protocol.Frames;
+using Self.Protocol.KeyHistory;
+using Self.Protocol.Keys;
 
 namespace Self.Messaging.Tests;
 
@@ -100,6 +101,43 @@ public sealed class MessagingReconnectTests : IAsyncLifetime
         await WaitForAsync(arrivals, 1);
 
         Assert.Equal(["before", "after"], texts);
+    }
+
+    [Fact]
+    public async Task Reconnect_DeviceKeyRevokedMeanwhile_StopsWithoutRetrying()
+    {
+        // Timestamps in the past, so that the revocation is in force the moment it is stored.
+        var now = TimeProvider.System.GetUtcNow();
+        var firstKey = SigningKey.Generate();
+        var secondKey = SigningKey.Generate();
+        var root = HistoryOperations.CreateIdentity(firstKey, "1", SigningKey.Generate(), now.AddSeconds(-60));
+        var id = await _network.Anonymous().RegisterIdentityAsync(root);
+        var user = new TestIdentity(id, "1", firstKey, SigningKey.Generate());
+        var rest = _network.RestFor(user);
+        var graph = SignatureGraph.Load(await rest.GetHistoryAsync(id));
+        await rest.AppendHistoryAsync(HistoryOperations.AddDevice(graph, firstKey, secondKey, "2", now.AddSeconds(-30)));
+
+        var stopped = new TaskCompletionSource<MessagingDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var connection = new MessagingConnection(Options(user), (_, _) => ValueTask.CompletedTask);
+        connection.Disconnected += (_, e) =>
+        {
+            if (!e.WillReconnect)
+            {
+                stopped.TrySetResult(e);
+            }
+        };
+        await connection.ConnectAsync();
+
+        var secondRest = _network.RestFor(user with { DeviceId = "2", DeviceKey = secondKey });
+        graph = SignatureGraph.Load(await secondRest.GetHistoryAsync(id));
+        await secondRest.AppendHistoryAsync(HistoryOperations.RevokeDevice(graph, secondKey, "1", now.AddSeconds(-10)));
+        await _network.RestartAsync();
+
+        var args = await stopped.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.IsType<AuthenticationFailedException>(args.Exception);
+        Assert.Equal(ConnectionState.Failed, connection.State);
+        await Assert.ThrowsAsync<AuthenticationFailedException>(
+            () => connection.SendAsync(MessagingConnectionTests.Frame(user.Address.ToString(), user.Address.ToString(), "x")));
     }
 
     private MessagingConnectionOptions Options(TestIdentity identity) => new()

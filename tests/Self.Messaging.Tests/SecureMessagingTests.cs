@@ -1,6 +1,8 @@
 using System.Net;
+using Self.Crypto.Envelope;
 using Self.Crypto.Olm;
 using Self.Messaging.Tests.Infrastructure;
+using Self.Protocol.KeyHistory;
 using Self.Protocol.Keys;
 
 namespace Self.Messaging.Tests;
@@ -34,6 +36,34 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
 
         Assert.Equal([OlmMessageType.PreKey, OlmMessageType.Normal], userPeer.IncomingEntryTypes);
         Assert.Equal([OlmMessageType.Normal], appPeer.IncomingEntryTypes);
+    }
+
+    [Fact]
+    public async Task SendAsync_RecipientWithTwoDevices_OneEnvelopeOneFrameEachSameId()
+    {
+        var (app, user) = await ConnectedPairAsync();
+        var userRest = network.RestFor(user);
+        var graph = SignatureGraph.Load(await userRest.GetHistoryAsync(user.Id));
+        var secondKey = SigningKey.Generate();
+        await userRest.AppendHistoryAsync(HistoryOperations.AddDevice(graph, user.DeviceKey, secondKey, "2", TimeProvider.System.GetUtcNow()));
+        await userRest.RegisterDeviceAsync("2", "test");
+        var secondDevice = user with { DeviceId = "2", DeviceKey = secondKey };
+        await using var phone = await TestPeer.StartAsync(network, user, TempFolder.Create("user-1"));
+        await using var tablet = await TestPeer.StartAsync(network, secondDevice, TempFolder.Create("user-2"));
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
+
+        var message = TestNetwork.Message(app, user.Id, "to every device");
+        await appPeer.Messenger.SendAsync(user.Id, message);
+
+        Assert.Equal(message, (await phone.NextAsync()).Jws);
+        Assert.Equal(message, (await tablet.NextAsync()).Jws);
+        var atPhone = Assert.Single(phone.IncomingFrames);
+        var atTablet = Assert.Single(tablet.IncomingFrames);
+        Assert.Equal(atPhone.Id, atTablet.Id);
+        Assert.Equal(atPhone.Ciphertext.ToArray(), atTablet.Ciphertext.ToArray());
+        var envelope = GroupEnvelope.Parse(atPhone.Ciphertext.Span);
+        Assert.Equal([user.Address.ToString(), secondDevice.Address.ToString()], envelope.Recipients.Keys.Order());
+        Assert.Equal("test.message", System.Text.Encoding.UTF8.GetString(atPhone.MessageType.Span));
     }
 
     [Fact]

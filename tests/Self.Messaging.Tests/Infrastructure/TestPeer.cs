@@ -41,6 +41,9 @@ public sealed class TestPeer : IAsyncDisposable
     /// <summary>The Olm type of this device's envelope entry in every frame that arrived, in order.</summary>
     public ConcurrentQueue<OlmMessageType> IncomingEntryTypes { get; } = new();
 
+    /// <summary>The frames that arrived (not yet processed when they arrived), in order.</summary>
+    public ConcurrentQueue<MessageFrame> IncomingFrames { get; } = new();
+
     public static async Task<TestPeer> StartAsync(TestNetwork network, TestIdentity identity, string storageDirectory, string storageKey = "peer-storage-key")
     {
         var store = await ClientStore.OpenAsync(storageDirectory, identity.Address, storageKey);
@@ -92,6 +95,7 @@ public sealed class TestPeer : IAsyncDisposable
             return;
         }
 
+        IncomingFrames.Enqueue(frame);
         try
         {
             var envelope = GroupEnvelope.Parse(frame.Ciphertext.Span);

@@ -47,8 +47,11 @@ public static class TestIdentities
     /// <summary>Registers a user (device "1") through REST only: no device answers for it.</summary>
     public static Task<RawUser> RegisterRawUserAsync(NetworkFixture network) => RegisterRawUserAsync(network.ApiUrl);
 
-    /// <summary>Registers a user (device "1") through REST only on the network at <paramref name="apiUrl"/>.</summary>
-    public static async Task<RawUser> RegisterRawUserAsync(Uri apiUrl)
+    /// <summary>
+    /// Registers a user (device "1") through REST only on the network at <paramref name="apiUrl"/>. With
+    /// <paramref name="publishOneTimeKeys"/> false, whatever later runs the device publishes its own keys.
+    /// </summary>
+    public static async Task<RawUser> RegisterRawUserAsync(Uri apiUrl, bool publishOneTimeKeys = true)
     {
         var deviceKey = SigningKey.Generate();
         var recoveryKey = SigningKey.Generate();
@@ -56,6 +59,11 @@ public static class TestIdentities
         var anonymous = new SelfRestClient(Http, new SelfRestClientOptions { BaseAddress = apiUrl });
         var selfId = await anonymous.RegisterIdentityAsync(root);
         var rest = anonymous.ForIdentity(selfId, deviceKey);
+
+        if (!publishOneTimeKeys)
+        {
+            return new RawUser(selfId, deviceKey, rest);
+        }
 
         // One-time keys, so that apps can open Olm sessions to the device even though nothing ever runs it.
         var account = OlmAccount.FromSigningKey(deviceKey);

@@ -1,0 +1,77 @@
+using Self.EndToEnd.Tests.Infrastructure;
+
+namespace Self.EndToEnd.Tests.Cli;
+
+/// <summary><c>self network serve</c> started like a person would, on a free port, then stopped with Ctrl-C.</summary>
+public sealed class NetworkServeTests : IDisposable
+{
+    private readonly CliRunner _cli = new();
+
+    [Fact]
+    public async Task Serve_NoAdminToken_PrintsTheGeneratedTokenOnceAndAppCreateFindsIt()
+    {
+        using var stop = new CancellationTokenSource();
+        var serve = _cli.Start(stop.Token, "network", "serve", "--urls", "http://127.0.0.1:0", "--json");
+        try
+        {
+            var line = (await serve.WaitForOutputLinesAsync(1))[0];
+            using var json = System.Text.Json.JsonDocument.Parse(line);
+            var api = new Uri(json.RootElement.GetProperty("api_url").GetString()!);
+            var token = json.RootElement.GetProperty("admin_token").GetString()!;
+            var data = Path.Combine(_cli.WorkingDirectory, ".self-network");
+            Assert.Equal(data, json.RootElement.GetProperty("data").GetString());
+            Assert.Equal(token, (await File.ReadAllTextAsync(Path.Combine(data, "admin-token"))).Trim());
+
+            using (var http = new HttpClient())
+            {
+                var health = await http.GetAsync(new Uri(api, "/healthz"));
+                Assert.True(health.IsSuccessStatusCode);
+            }
+
+            // Run from the same folder, app create reads the token the server keeps in ./.self-network.
+            var app = await _cli.RunAsync("app", "create", "--name", "Local", "--server", api.ToString(), "--json");
+            Assert.True(app.ExitCode == 0, app.ToString());
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        var result = await serve.Completion;
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [Fact]
+    public async Task Serve_AdminTokenGiven_ListensUntilCancelledAndDoesNotPrintTheToken()
+    {
+        using var stop = new CancellationTokenSource();
+        var serve = _cli.Start(stop.Token, "network", "serve", "--urls", "http://127.0.0.1:0", "--data", "given", "--admin-token", NetworkFixture.AdminToken);
+        var lines = await WaitForConsoleAsync(serve, "Press Ctrl-C to stop.");
+        await stop.CancelAsync();
+
+        var result = await serve.Completion;
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Self network listening on http://127.0.0.1:", lines);
+        Assert.DoesNotContain(NetworkFixture.AdminToken, result.All);
+        Assert.Contains("Stopped.", result.Console);
+        Assert.False(File.Exists(Path.Combine(_cli.WorkingDirectory, "given", "admin-token")));
+    }
+
+    private static async Task<string> WaitForConsoleAsync(RunningCommand command, string text)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!command.ConsoleText.Contains(text, StringComparison.Ordinal))
+        {
+            if (command.Completion.IsCompleted)
+            {
+                throw new InvalidOperationException($"The command ended first: {await command.Completion}");
+            }
+
+            await Task.Delay(20, timeout.Token);
+        }
+
+        return command.ConsoleText;
+    }
+
+    public void Dispose() => _cli.Dispose();
+}

@@ -99,6 +99,11 @@ public sealed record SelfNetworkOptions
             throw new ArgumentException("SelfNetworkOptions.TokenClockSkew must not be negative.", nameof(TokenClockSkew));
         }
 
+        if (RetentionSweepInterval > TimeSpan.FromDays(30))
+        {
+            throw new ArgumentException("SelfNetworkOptions.RetentionSweepInterval must be at most 30 days.", nameof(RetentionSweepInterval));
+        }
+
         if (PingInterval > TimeSpan.FromSeconds(30))
         {
             throw new ArgumentException("SelfNetworkOptions.PingInterval must be at most 30 s: gen-1 Go clients drop a connection that is silent for 90 s.", nameof(PingInterval));

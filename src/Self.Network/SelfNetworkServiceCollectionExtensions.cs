@@ -9,6 +9,7 @@ using Self.Network.Hosting;
 using Self.Network.Http;
 using Self.Network.Policy;
 using Self.Network.Registry;
+using Self.Network.Relay;
 using Self.Network.Storage;
 using Self.Network.Storage.Sqlite;
 
@@ -48,6 +49,8 @@ public static class SelfNetworkServiceCollectionExtensions
         services.TryAddSingleton<IdentityRegistry>();
         services.TryAddSingleton<TokenAuthenticator>();
         services.TryAddSingleton<RestApi>();
+        services.TryAddSingleton<RelayHub>();
+        services.TryAddSingleton<RelayContext>();
         services.TryAddSingleton<RetentionService>();
         services.AddHostedService<NetworkStartup>();
         services.AddHostedService(static sp => sp.GetRequiredService<RetentionService>());
@@ -77,6 +80,7 @@ public static class SelfNetworkServiceCollectionExtensions
         }
 
         RestApi.Map(endpoints);
+        RelayEndpoint.Map(endpoints);
         return endpoints;
     }
 }

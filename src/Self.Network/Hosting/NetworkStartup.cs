@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Self.Network.Relay;
 using Self.Network.Storage.Sqlite;
 
 namespace Self.Network.Hosting;
@@ -8,10 +9,15 @@ namespace Self.Network.Hosting;
 internal sealed class NetworkStartup(
     SqliteDatabase database,
     AdminTokenProvider adminToken,
+    RelayHub hub,
+    IHostApplicationLifetime lifetime,
     ILogger<NetworkStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Websockets never end on their own: close them as soon as the host starts stopping, so that Kestrel's
+        // graceful shutdown does not wait for them.
+        lifetime.ApplicationStopping.Register(() => _ = hub.CloseAllAsync());
         Log.DataDirectory(logger, Path.GetDirectoryName(database.Path)!);
         await database.InitializeAsync(cancellationToken).ConfigureAwait(false);
         switch (adminToken.Source)

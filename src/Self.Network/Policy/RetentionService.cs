@@ -10,6 +10,8 @@ namespace Self.Network.Policy;
 /// </summary>
 public sealed class RetentionService(IInboxStore inboxes, SelfNetworkOptions options, ILogger<RetentionService> logger) : BackgroundService
 {
+    private PeriodicTimer? _timer;
+
     /// <summary>Raised after each sweep with the number of messages dropped (tests wait on it).</summary>
     internal event Action<long>? Swept;
 
@@ -28,31 +30,40 @@ public sealed class RetentionService(IInboxStore inboxes, SelfNetworkOptions opt
     }
 
     /// <inheritdoc />
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The timer starts with the host (ExecuteAsync runs later, on the thread pool), so a clock that moves on
+        // before the loop first waits still ticks it.
+        _timer = new PeriodicTimer(options.RetentionSweepInterval, options.TimeProvider);
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        using var timer = _timer ?? new PeriodicTimer(options.RetentionSweepInterval, options.TimeProvider);
+        try
         {
-            try
+            do
             {
-                await SweepAsync(stoppingToken).ConfigureAwait(false);
+                try
+                {
+                    await SweepAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    Log.PruneFailed(logger, ex);
+                }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                Log.PruneFailed(logger, ex);
-            }
-
-            try
-            {
-                await Task.Delay(options.RetentionSweepInterval, options.TimeProvider, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 }

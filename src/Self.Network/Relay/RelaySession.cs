@@ -1,0 +1,609 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Self.Network.Http;
+using Self.Network.Policy;
+using Self.Network.Storage;
+using Self.Protocol.Frames;
+using Self.Protocol.Identifiers;
+
+namespace Self.Network.Relay;
+
+/// <summary>
+/// One messaging websocket (spec §6): Auth handshake, then three loops. The read loop checks each client frame
+/// and starts storing accepted messages; the reply loop answers every frame with exactly one Notification, in
+/// order, ACKing a message only once its append has committed; the delivery loop sends the inbox, oldest first,
+/// reading the store after the client's offset whenever it is told the inbox grew.
+/// </summary>
+internal sealed class RelaySession
+{
+    private const int ReceiveChunk = 16 * 1024;
+    private const int DeliveryBatch = 100;
+    private const int MaxPendingReplies = 64;
+
+    /// <summary>How long a peer gets to answer our close frame before the socket is dropped (real time: a network timeout).</summary>
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
+
+    private readonly WebSocket _socket;
+    private readonly RelayContext _relay;
+    private readonly CancellationToken _aborted;
+    private readonly CancellationTokenSource _stop;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private readonly Channel<bool> _inboxGrew = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<PendingReply> _replies = Channel.CreateBounded<PendingReply>(new BoundedChannelOptions(MaxPendingReplies) { SingleReader = true, SingleWriter = true });
+    private readonly SlidingWindow? _frameWindow;
+    private readonly byte[] _receiveBuffer = new byte[ReceiveChunk];
+    private IDisposable? _subscription;
+    private string _identityId = string.Empty;
+    private volatile bool _closeSent;
+    private bool _authenticated;
+
+    public RelaySession(WebSocket socket, RelayContext relay, CancellationToken aborted)
+    {
+        _socket = socket;
+        _relay = relay;
+        _aborted = aborted;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var limits = relay.Options.RateLimits;
+        _frameWindow = limits.FramesPerConnection > 0 ? new SlidingWindow(limits.FramesPerConnection, limits.FrameWindow) : null;
+    }
+
+    /// <summary>The authenticated address, <c>id:device</c> (empty before authentication).</summary>
+    public string Address { get; private set; } = string.Empty;
+
+    private string LogName => Address.Length > 0 ? Address : "(unauthenticated)";
+
+    public async Task RunAsync()
+    {
+        Task? replies = null;
+        Task? delivery = null;
+        var closeStatus = "aborted";
+        try
+        {
+            var offset = await AuthenticateAsync().ConfigureAwait(false);
+            if (offset is null)
+            {
+                closeStatus = "authentication refused";
+                return;
+            }
+
+            replies = Task.Run(ReplyLoopAsync);
+            delivery = Task.Run(() => DeliveryLoopAsync(offset.Value));
+            closeStatus = await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            closeStatus = _aborted.IsCancellationRequested ? "aborted by the peer" : "stopped";
+        }
+        catch (WebSocketException ex)
+        {
+            closeStatus = "lost: " + ex.WebSocketErrorCode;
+        }
+        catch (Exception ex)
+        {
+            Log.ConnectionFailed(_relay.Logger, LogName, ex);
+        }
+        finally
+        {
+            _replies.Writer.TryComplete();
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await Quietly(replies).ConfigureAwait(false);
+            await Quietly(delivery).ConfigureAwait(false);
+            _subscription?.Dispose();
+            if (_authenticated)
+            {
+                _relay.Hub.Unregister(this);
+                _relay.Metrics.ConnectionClosed();
+            }
+
+            Log.ConnectionClosed(_relay.Logger, LogName, closeStatus);
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>Sends a close frame (1011 when superseded, 1001 at shutdown) and drops the socket if the peer does not answer.</summary>
+    public async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        // Nothing more goes out; the read loop keeps reading until the peer answers the close.
+        await SendCloseAsync(status, reason).ConfigureAwait(false);
+        _ = AbortLaterAsync();
+    }
+
+    // ---- handshake ----
+
+    /// <summary>Runs the Auth handshake; returns the client's offset, or null when the connection was refused and closed.</summary>
+    private async Task<long?> AuthenticateAsync()
+    {
+        using var timeout = new CancellationTokenSource(_relay.Options.AuthTimeout, TimeProvider.System);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, timeout.Token, _relay.Hub.ShutdownToken);
+        Received first;
+        try
+        {
+            first = await ReceiveAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        switch (first.Kind)
+        {
+            case ReceivedKind.Close:
+                return null;
+            case ReceivedKind.TooLarge:
+                await RefuseOversizedAsync(first.Size).ConfigureAwait(false);
+                return null;
+        }
+
+        AuthFrame? auth;
+        try
+        {
+            auth = FrameCodec.Decode(first.Bytes) as AuthFrame;
+        }
+        catch (FrameFormatException)
+        {
+            auth = null;
+        }
+
+        if (auth is null)
+        {
+            await RefuseAuthAsync(string.Empty, "the first frame must be Auth").ConfigureAwait(false);
+            return null;
+        }
+
+        var reason = await CheckAuthAsync(auth).ConfigureAwait(false);
+        if (reason is not null)
+        {
+            await RefuseAuthAsync(auth.Id, reason).ConfigureAwait(false);
+            return null;
+        }
+
+        // Listen before the first read of the inbox, so nothing appended in between goes unnoticed.
+        _subscription = _relay.Notifier.Subscribe(Address, _ => _inboxGrew.Writer.TryWrite(true));
+        var previous = _relay.Hub.Register(this);
+        _authenticated = true;
+        _relay.Metrics.ConnectionOpened();
+        if (previous is not null)
+        {
+            Log.Superseded(_relay.Logger, Address);
+            await previous.CloseAsync(WebSocketCloseStatus.InternalServerError, "connection superseded").ConfigureAwait(false);
+        }
+
+        await SendAsync(FrameCodec.Encode(NotificationFrame.Ack(auth.Id)), _stop.Token).ConfigureAwait(false);
+        Log.Authenticated(_relay.Logger, Address);
+        return Math.Max(0, auth.Offset);
+    }
+
+    /// <summary>Checks the token (spec §4) and that it is signed by the current key of the named device; null when all is well.</summary>
+    private async Task<string?> CheckAuthAsync(AuthFrame auth)
+    {
+        Authentication.Caller caller;
+        try
+        {
+            caller = await _relay.Authenticator.AuthenticateAsync(auth.Token, _stop.Token).ConfigureAwait(false);
+        }
+        catch (ApiException ex)
+        {
+            return ex.Message;
+        }
+
+        if (!SelfIds.IsDeviceId(auth.Device))
+        {
+            return "'device' is not a valid device id";
+        }
+
+        var current = caller.Identity.Graph.CurrentDeviceKey(auth.Device);
+        if (current is null)
+        {
+            return $"{caller.Id} has no device '{auth.Device}' with a current key";
+        }
+
+        if (!string.Equals(current.Kid, caller.Claims.Kid, StringComparison.Ordinal))
+        {
+            return $"the token is signed by key '{caller.Claims.Kid}', not by the current key of device '{auth.Device}'";
+        }
+
+        if (!await _relay.Devices.IsActiveAsync(caller.Id, auth.Device, _stop.Token).ConfigureAwait(false))
+        {
+            return $"device '{auth.Device}' of {caller.Id} is not active";
+        }
+
+        _identityId = caller.Id;
+        Address = caller.Id + ":" + auth.Device;
+        return null;
+    }
+
+    private async Task RefuseAuthAsync(string id, string reason)
+    {
+        _relay.Metrics.Refused("auth_failed");
+        Log.AuthenticationRefused(_relay.Logger, reason);
+        await SendAsync(FrameCodec.Encode(NotificationFrame.Err(id, ErrType.ErrAuth, reason)), _stop.Token).ConfigureAwait(false);
+        await SendCloseAsync(WebSocketCloseStatus.PolicyViolation, "authentication failed").ConfigureAwait(false);
+        await DrainAsync().ConfigureAwait(false);
+    }
+
+    // ---- client frames ----
+
+    private async Task<string> ReadLoopAsync()
+    {
+        while (true)
+        {
+            var received = await ReceiveAsync(_stop.Token).ConfigureAwait(false);
+            switch (received.Kind)
+            {
+                case ReceivedKind.Close:
+                    await SendCloseAsync(WebSocketCloseStatus.NormalClosure, string.Empty).ConfigureAwait(false);
+                    return received.CloseStatus == 3999 ? "closed on purpose (3999)" : $"closed by the peer ({received.CloseStatus})";
+                case ReceivedKind.TooLarge:
+                    await RefuseOversizedAsync(received.Size).ConfigureAwait(false);
+                    return "frame too large";
+            }
+
+            if (_closeSent)
+            {
+                // Superseded or shutting down: nothing more is accepted; wait for the peer's close.
+                continue;
+            }
+
+            await HandleFrameAsync(received.Bytes).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleFrameAsync(byte[] bytes)
+    {
+        var now = _relay.Options.TimeProvider.GetUtcNow();
+        if (_frameWindow is not null && !_frameWindow.TryAcquire(now, null, out var wait))
+        {
+            await RefuseAsync(TryReadId(bytes), ErrType.ErrMessage, RateLimitedText(wait), "rate_limited").ConfigureAwait(false);
+            return;
+        }
+
+        Frame frame;
+        try
+        {
+            frame = FrameCodec.Decode(bytes);
+        }
+        catch (FrameFormatException ex)
+        {
+            await RefuseAsync(TryReadId(bytes), ErrType.ErrBadRequest, "the frame could not be parsed: " + ex.Message, "bad_frame").ConfigureAwait(false);
+            return;
+        }
+
+        switch (frame)
+        {
+            case MessageFrame message:
+                await HandleMessageAsync(message, bytes, now).ConfigureAwait(false);
+                break;
+            case AuthFrame:
+                await RefuseAsync(frame.Id, ErrType.ErrBadRequest, "this connection is already authenticated", "bad_frame").ConfigureAwait(false);
+                break;
+            case WatchFrame:
+                await RefuseAsync(frame.Id, ErrType.ErrWatch, "watching presence is not supported by this server", "watch_unsupported").ConfigureAwait(false);
+                break;
+            case NotificationFrame:
+                // Clients have nothing to acknowledge to the server; ignore rather than answer an answer.
+                break;
+            default:
+                await RefuseAsync(frame.Id, ErrType.ErrBadRequest, "the server does not accept this kind of frame", "bad_frame").ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task HandleMessageAsync(MessageFrame message, byte[] bytes, DateTimeOffset now)
+    {
+        if (!string.Equals(message.Sender, Address, StringComparison.Ordinal))
+        {
+            await RefuseAsync(message.Id, ErrType.ErrMessage, $"sender {message.Sender} is not the authenticated address {Address}", "sender_mismatch").ConfigureAwait(false);
+            return;
+        }
+
+        if (!Protocol.Identifiers.Address.TryParse(message.Recipient, out var to))
+        {
+            await RefuseAsync(message.Id, ErrType.ErrMessage, $"recipient '{message.Recipient}' is not an address (<id>:<device>)", "unknown_recipient").ConfigureAwait(false);
+            return;
+        }
+
+        var recipient = await _relay.Identities.GetAsync(to.Id, _stop.Token).ConfigureAwait(false);
+        if (recipient is null || !await _relay.Devices.IsActiveAsync(to.Id, to.Device, _stop.Token).ConfigureAwait(false))
+        {
+            await RefuseAsync(message.Id, ErrType.ErrMessage, $"unknown recipient {message.Recipient}", "unknown_recipient").ConfigureAwait(false);
+            return;
+        }
+
+        var toSelf = string.Equals(to.Id, _identityId, StringComparison.Ordinal);
+        if (!toSelf && recipient.Type == IdentityType.Individual
+            && !await _relay.Connections.IsPermittedAsync(to.Id, _identityId, now, _stop.Token).ConfigureAwait(false))
+        {
+            await RefuseAsync(message.Id, ErrType.ErrMessage, $"recipient {to.Id} has not connected to {_identityId}", "not_connected").ConfigureAwait(false);
+            return;
+        }
+
+        if (!toSelf && !_relay.RateLimits.Messages.TryAcquire(_identityId + ">" + to.Id, out var wait, message.Id))
+        {
+            await RefuseAsync(message.Id, ErrType.ErrMessage, RateLimitedText(wait), "rate_limited").ConfigureAwait(false);
+            return;
+        }
+
+        // What is stored is what the recipient gets, stamped on delivery: the client's bytes, or (when they lack
+        // the required metadata struct) the message encoded afresh.
+        byte[] stored;
+        try
+        {
+            FrameCodec.StampMetadata(bytes, 0, 0);
+            stored = bytes;
+        }
+        catch (FrameFormatException)
+        {
+            stored = FrameCodec.Encode(message with { Timestamp = 0, Offset = 0 });
+        }
+
+        var inbox = to.ToString();
+        var append = _relay.Inboxes.AppendAsync(inbox, UnixTime.Nanoseconds(now), stored, _stop.Token).AsTask();
+        await _replies.Writer.WriteAsync(new PendingReply(message.Id, append, inbox, null), _stop.Token).ConfigureAwait(false);
+    }
+
+    private async Task RefuseAsync(string id, ErrType type, string reason, string metric)
+    {
+        _relay.Metrics.Refused(metric);
+        Log.MessageRefused(_relay.Logger, LogName, type.ToString(), reason);
+        await _replies.Writer.WriteAsync(new PendingReply(id, null, null, NotificationFrame.Err(id, type, reason)), _stop.Token).ConfigureAwait(false);
+    }
+
+    private async Task RefuseOversizedAsync(long size)
+    {
+        _relay.Metrics.Refused("frame_too_large");
+        Log.FrameTooLarge(_relay.Logger, LogName, size);
+
+        // Earlier frames are answered first: the ERR is the last notification on this connection.
+        _replies.Writer.TryComplete();
+        await _replies.Reader.Completion.ConfigureAwait(false);
+        var reason = $"the frame is larger than {_relay.Options.MaxFrameBytes} bytes";
+        await SendAsync(FrameCodec.Encode(NotificationFrame.Err(string.Empty, ErrType.ErrBadRequest, reason)), _stop.Token).ConfigureAwait(false);
+        await SendCloseAsync(WebSocketCloseStatus.MessageTooBig, "frame too large").ConfigureAwait(false);
+        await DrainAsync().ConfigureAwait(false);
+    }
+
+    private static string RateLimitedText(TimeSpan wait) => $"rate limited; retry after {KeyedRateLimiter.ToRetrySeconds(wait)} s";
+
+    /// <summary>The id of a frame that did not decode, when at least its header did; else empty.</summary>
+    private static string TryReadId(byte[] bytes) => FrameCodec.TryReadHeader(bytes, out var id, out _) ? id : string.Empty;
+
+    // ---- replies, in order ----
+
+    private async Task ReplyLoopAsync()
+    {
+        await foreach (var reply in _replies.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            var notification = reply.Immediate;
+            if (reply.Append is not null)
+            {
+                try
+                {
+                    var offset = await reply.Append.ConfigureAwait(false);
+                    _relay.Metrics.MessageAccepted();
+                    _relay.Notifier.Publish(reply.Inbox!, offset);
+                    notification = NotificationFrame.Ack(reply.Id);
+                }
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    Log.StoreFailed(_relay.Logger, LogName, ex);
+                    _relay.Metrics.Refused("store_failed");
+                    notification = NotificationFrame.Err(reply.Id, ErrType.ErrInternal, "the message could not be stored; send it again");
+                }
+            }
+
+            await SendAsync(FrameCodec.Encode(notification!), _stop.Token).ConfigureAwait(false);
+        }
+    }
+
+    // ---- delivery ----
+
+    private async Task DeliveryLoopAsync(long clientOffset)
+    {
+        var token = _stop.Token;
+        var last = clientOffset;
+        if (last > 0)
+        {
+            // The client has processed everything up to its offset: those messages need not be kept.
+            await _relay.Inboxes.RemoveThroughAsync(Address, last, token).ConfigureAwait(false);
+        }
+
+        while (!_closeSent)
+        {
+            var batch = await _relay.Inboxes.ReadAsync(Address, last, DeliveryBatch, token).ConfigureAwait(false);
+            foreach (var stored in batch)
+            {
+                // Stored frames were checked on the way in; only metadata.timestamp/offset change on the way out.
+                var stamped = FrameCodec.WithMetadata(stored.Frame.Span, stored.Timestamp, stored.Offset);
+                if (!await SendAsync(stamped, token).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                _relay.Metrics.MessageDelivered();
+                last = stored.Offset;
+            }
+
+            if (batch.Count < DeliveryBatch)
+            {
+                await _inboxGrew.Reader.ReadAsync(token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // ---- socket ----
+
+    /// <summary>Sends one binary frame; false when the connection is closing and nothing more may be sent.</summary>
+    private async Task<bool> SendAsync(byte[] frame, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_closeSent)
+            {
+                return false;
+            }
+
+            await _socket.SendAsync(frame, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async Task SendCloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        await _sendLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_closeSent)
+            {
+                return;
+            }
+
+            _closeSent = true;
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(CloseGrace, TimeProvider.System);
+                await _socket.CloseOutputAsync(status, reason, timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            _socket.Abort();
+        }
+        finally
+        {
+            _sendLock.Release();
+            _inboxGrew.Writer.TryWrite(true);
+        }
+    }
+
+    /// <summary>After our close frame: reads (and discards) until the peer's close arrives, for a short while.</summary>
+    private async Task DrainAsync()
+    {
+        using var timeout = new CancellationTokenSource(CloseGrace, TimeProvider.System);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, timeout.Token);
+        try
+        {
+            while (_socket.State == WebSocketState.CloseSent)
+            {
+                var result = await _socket.ReceiveAsync(_receiveBuffer, linked.Token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            _socket.Abort();
+        }
+    }
+
+    private async Task AbortLaterAsync()
+    {
+        try
+        {
+            await Task.Delay(CloseGrace, TimeProvider.System, _stop.Token).ConfigureAwait(false);
+            _socket.Abort();
+        }
+        catch (OperationCanceledException)
+        {
+            // The session ended on its own.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Likewise.
+        }
+    }
+
+    /// <summary>Reads one whole message, refusing to buffer more than the frame limit.</summary>
+    private async Task<Received> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        var limit = _relay.Options.MaxFrameBytes;
+        byte[]? rented = null;
+        var buffer = _receiveBuffer;
+        var count = 0;
+        try
+        {
+            while (true)
+            {
+                // Room for one byte over the limit: that byte is how an oversized frame shows itself.
+                var capacity = Math.Min(buffer.Length, limit + 1);
+                if (count == capacity)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    buffer.AsSpan(0, count).CopyTo(larger);
+                    if (rented is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(rented);
+                    }
+
+                    rented = larger;
+                    buffer = larger;
+                    capacity = Math.Min(buffer.Length, limit + 1);
+                }
+
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(count, capacity - count), cancellationToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return new Received(ReceivedKind.Close, [], 0, (int?)_socket.CloseStatus ?? 1005);
+                }
+
+                count += result.Count;
+                if (count > limit)
+                {
+                    return new Received(ReceivedKind.TooLarge, [], count, 0);
+                }
+
+                if (result.EndOfMessage)
+                {
+                    return new Received(ReceivedKind.Frame, buffer.AsSpan(0, count).ToArray(), count, 0);
+                }
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static async Task Quietly(Task? task)
+    {
+        if (task is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException or ChannelClosedException)
+        {
+            // The connection is over; the reason was logged already.
+        }
+    }
+
+    private enum ReceivedKind
+    {
+        Frame,
+        Close,
+        TooLarge,
+    }
+
+    private readonly record struct Received(ReceivedKind Kind, byte[] Bytes, long Size, int CloseStatus);
+
+    /// <summary>One answer owed to the client: an append to wait for (then ACK), or a ready refusal.</summary>
+    private sealed record PendingReply(string Id, Task<long>? Append, string? Inbox, NotificationFrame? Immediate);
+}

@@ -67,6 +67,38 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     }
 
     [Fact]
+    public async Task Receive_SenderRotatedItsKey_DirectoryRefreshesOnUnknownKidAndVerifies()
+    {
+        // History timestamps in the past so that the rotated key is valid at the reply's iat.
+        var now = TimeProvider.System.GetUtcNow();
+        var app = await network.CreateAppAsync();
+        var user = await network.RegisterUserAsync(created: now.AddSeconds(-60));
+        await network.PermitAsync(user, app.Id);
+        var userFolder = TempFolder.Create("user");
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
+        await using (var userPeer = await TestPeer.StartAsync(network, user, userFolder))
+        {
+            await appPeer.Messenger.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "hello"));
+            await userPeer.NextAsync();
+            await userPeer.Messenger.SendAsync(app.Id, TestNetwork.Message(user, app.Id, "signed with the first key"));
+            await appPeer.NextAsync();
+        }
+
+        var newKey = SigningKey.Generate();
+        var rest = network.RestFor(user);
+        var graph = SignatureGraph.Load(await rest.GetHistoryAsync(user.Id));
+        await rest.AppendHistoryAsync(HistoryOperations.RotateDeviceKey(graph, user.DeviceKey, "1", newKey, now.AddSeconds(-30)));
+        var rotated = user with { DeviceKey = newKey };
+
+        await using var userAgain = await TestPeer.StartAsync(network, rotated, userFolder);
+        await userAgain.Messenger.SendAsync(app.Id, TestNetwork.Message(rotated, app.Id, "signed with the new key"));
+
+        var reply = await appPeer.NextAsync();
+        Assert.Equal("signed with the new key", TestNetwork.TextOf(reply.Jws));
+        Assert.Equal(newKey.Kid, reply.Jws.Header.Kid);
+    }
+
+    [Fact]
     public async Task SendAsync_RecipientHasNotConnected_ThrowsRefusedNamingUserAndApp()
     {
         var app = await network.CreateAppAsync();

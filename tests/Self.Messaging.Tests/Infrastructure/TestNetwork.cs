@@ -73,11 +73,11 @@ public sealed partial class TestNetwork : IAsyncLifetime
         });
 
     /// <summary>Registers a new user with one device (<c>"1"</c>), without publishing one-time keys.</summary>
-    public async Task<TestIdentity> RegisterUserAsync(string deviceId = "1")
+    public async Task<TestIdentity> RegisterUserAsync(string deviceId = "1", DateTimeOffset? created = null)
     {
         var deviceKey = SigningKey.Generate();
         var recoveryKey = SigningKey.Generate();
-        var root = HistoryOperations.CreateIdentity(deviceKey, deviceId, recoveryKey, TimeProvider.System.GetUtcNow().AddSeconds(-1));
+        var root = HistoryOperations.CreateIdentity(deviceKey, deviceId, recoveryKey, created ?? TimeProvider.System.GetUtcNow().AddSeconds(-1));
         var id = await Anonymous().RegisterIdentityAsync(root);
         return new TestIdentity(id, deviceId, deviceKey, recoveryKey);
     }

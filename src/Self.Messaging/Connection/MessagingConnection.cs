@@ -31,6 +31,7 @@ public sealed class MessagingConnection : IAsyncDisposable
         Channel.CreateUnbounded<MessageFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
     private readonly CancellationTokenSource _lifetime = new();
+    private readonly CancellationToken _lifetimeToken;
     private readonly Lock _gate = new();
     private TaskCompletionSource<Session> _ready = NewReady();
     private Session? _session;
@@ -60,6 +61,7 @@ public sealed class MessagingConnection : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
         Address = new Address(options.IdentityId, options.DeviceId);
         _address = Address.ToString();
+        _lifetimeToken = _lifetime.Token;
     }
 
     /// <summary>Raised after each successful authentication (the first one and every reconnect).</summary>
@@ -174,8 +176,18 @@ public sealed class MessagingConnection : IAsyncDisposable
                 $"message {frame.Id} is a frame of {bytes.Length} bytes; the server accepts at most {_options.MaxFrameBytes} bytes");
         }
 
-        var session = await WaitForSessionAsync(cancellationToken).ConfigureAwait(false);
         var pending = new PendingSend(frame.Id, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        while (!await TrySendAsync(frame.Id, bytes, pending, cancellationToken).ConfigureAwait(false))
+        {
+            // The session dropped before the frame left: nothing was sent, so wait for the next one and send there.
+        }
+
+        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> TrySendAsync(string id, byte[] bytes, PendingSend pending, CancellationToken cancellationToken)
+    {
+        var session = await WaitForSessionAsync(cancellationToken).ConfigureAwait(false);
         await session.SendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -183,7 +195,7 @@ public sealed class MessagingConnection : IAsyncDisposable
             {
                 if (session.Closed)
                 {
-                    throw new ConnectionLostException($"the connection dropped before message {frame.Id} could be sent");
+                    return false;
                 }
 
                 // Queued before the bytes leave, so the answer can never arrive before its waiter.
@@ -193,22 +205,22 @@ public sealed class MessagingConnection : IAsyncDisposable
             try
             {
                 // Never cancel a send half-way: that would tear the frame and the socket with it.
-                await session.Socket.SendAsync(bytes, WebSocketMessageType.Binary, true, _lifetime.Token).ConfigureAwait(false);
+                await session.Socket.SendAsync(bytes, WebSocketMessageType.Binary, true, _lifetimeToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
             {
-                var lost = new ConnectionLostException($"the connection dropped while sending message {frame.Id}", ex);
+                var lost = new ConnectionLostException($"the connection dropped while sending message {id}; it may or may not have been stored", ex);
                 pending.Completion.TrySetException(lost);
                 session.Socket.Abort();
                 throw lost;
             }
+
+            return true;
         }
         finally
         {
             session.SendLock.Release();
         }
-
-        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Closes the socket with code 3999 ("closed on purpose") and stops reconnecting.</summary>
@@ -328,7 +340,7 @@ public sealed class MessagingConnection : IAsyncDisposable
 
     private async Task<DropInfo> ReceiveLoopAsync(Session session)
     {
-        var token = _lifetime.Token;
+        var token = _lifetimeToken;
         try
         {
             while (true)
@@ -445,7 +457,7 @@ public sealed class MessagingConnection : IAsyncDisposable
 
     private async Task DispatchLoopAsync()
     {
-        var token = _lifetime.Token;
+        var token = _lifetimeToken;
         try
         {
             await foreach (var frame in _incoming.Reader.ReadAllAsync(token).ConfigureAwait(false))
@@ -474,7 +486,7 @@ public sealed class MessagingConnection : IAsyncDisposable
 
     private async Task SuperviseAsync(Session session)
     {
-        var token = _lifetime.Token;
+        var token = _lifetimeToken;
         while (true)
         {
             var drop = await session.ReceiveTask!.ConfigureAwait(false);

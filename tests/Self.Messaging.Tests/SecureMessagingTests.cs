@@ -191,6 +191,35 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     }
 
     [Fact]
+    public async Task Endpoint_MessagesBeforeAnySubscriber_GoToTheFirstSubscriberInOrder()
+    {
+        var (app, user) = await ConnectedPairAsync();
+        await using var userEndpoint = new SelfEndpoint(network.EndpointOptions(user, TempFolder.Create("user")));
+        await userEndpoint.StartAsync();
+        await using var appEndpoint = new SelfEndpoint(network.EndpointOptions(app, TempFolder.Create("app")));
+        await appEndpoint.StartAsync();
+        await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "early 1"));
+        await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "early 2"));
+        for (var i = 0; i < 3000 && await userEndpoint.Store.GetProcessedOffsetAsync() < 2; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        var texts = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        using var subscription = userEndpoint.Subscribe((message, _) =>
+        {
+            texts.Writer.TryWrite(TestNetwork.TextOf(message.Jws));
+            return ValueTask.CompletedTask;
+        });
+        await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "late"));
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Equal("early 1", await texts.Reader.ReadAsync(cts.Token));
+        Assert.Equal("early 2", await texts.Reader.ReadAsync(cts.Token));
+        Assert.Equal("late", await texts.Reader.ReadAsync(cts.Token));
+    }
+
+    [Fact]
     public async Task Restart_SameStorage_KeepsSessionsAndOffsetAndDoesNotRedeliver()
     {
         var (app, user) = await ConnectedPairAsync();

@@ -619,7 +619,7 @@ public sealed class SecureMessenger
                             while (_undelivered.Count > MaxUndelivered)
                             {
                                 var dropped = _undelivered.Dequeue();
-                                Log.MessageDropped(_logger, dropped.Type, dropped.Sender.ToString(), dropped.Offset, "nobody subscribed and the backlog is full");
+                                Log.BacklogFull(_logger, dropped.Sender.ToString(), dropped.Offset, MaxUndelivered);
                             }
                         }
 

@@ -296,8 +296,6 @@ public sealed class ClientStore : IAsyncDisposable
 
     internal byte[] Seal(ReadOnlySpan<byte> plaintext, string context) => _cipher.Encrypt(plaintext, context);
 
-    internal long Now => _time.GetUtcNow().ToUnixTimeSeconds();
-
     internal static string AccountContext() => "account";
 
     internal static string SessionContext(string address, string sessionId) => "session|" + address + "|" + sessionId;

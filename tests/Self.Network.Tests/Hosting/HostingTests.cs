@@ -1,0 +1,138 @@
+using System.Net;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Self.Network.Hosting;
+using Self.Network.Tests.Infrastructure;
+using Self.Network.Tests.Relay;
+
+namespace Self.Network.Tests.Hosting;
+
+public sealed class HostingTests
+{
+    [Fact]
+    public async Task AddSelfNetwork_InsideAnotherWebApplication_ServesRestAndMessaging()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSelfNetwork(o => o with { DataDirectory = TempDirectory.Create(), AdminToken = "operator-token-for-hosting-test" });
+        await using var app = builder.Build();
+        app.MapGet("/host", () => "the host's own endpoint");
+        app.MapSelfNetwork();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+        Assert.Equal("the host's own endpoint", await http.GetStringAsync("/host"));
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/healthz")).Status);
+        var user = await TestIdentity.RegisterUserAsync(http);
+        var selfApp = await TestIdentity.CreateAppAsync(http, "operator-token-for-hosting-test");
+        var socket = await TestSocket.LoginAsync(new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal) + "/v2/messaging"), user);
+        Assert.Equal(WebSocketState.Open, socket.State);
+        Assert.Matches("^[0-9a-f]{32}$", selfApp.Id);
+        await socket.DisposeAsync();
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task StartAsync_NoAdminToken_GeneratesOneInAFileOnlyTheOwnerCanRead()
+    {
+        var directory = TempDirectory.Create();
+
+        await using var server = await NetworkFixture.StartAsync(directory, TimeProvider.System);
+
+        Assert.True(server.AdminTokenGenerated);
+        var path = Path.Combine(directory, AdminTokenProvider.FileName);
+        Assert.Equal(Path.GetFullPath(path), server.AdminTokenPath);
+        Assert.Equal(server.AdminToken, File.ReadAllText(path).Trim());
+        Assert.True(server.AdminToken.Length >= 32);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+    }
+
+    [Fact]
+    public async Task StartAsync_ConfiguredAdminToken_IsUsedAndNoFileIsWritten()
+    {
+        var directory = TempDirectory.Create();
+
+        await using var server = await NetworkFixture.StartAsync(directory, TimeProvider.System, configure: o => o with { AdminToken = "configured-admin-token-1234" });
+
+        Assert.False(server.AdminTokenGenerated);
+        Assert.Equal("configured-admin-token-1234", server.AdminToken);
+        Assert.False(File.Exists(Path.Combine(directory, AdminTokenProvider.FileName)));
+    }
+
+    [Fact]
+    public async Task StartAsync_PortZero_ReportsTheRealPortAndMessagingUri()
+    {
+        await using var server = await NetworkFixture.StartAsync(TempDirectory.Create(), TimeProvider.System);
+
+        Assert.Equal("127.0.0.1", server.BaseAddress.Host);
+        Assert.NotEqual(0, server.BaseAddress.Port);
+        Assert.Equal("/", server.BaseAddress.AbsolutePath);
+        Assert.Equal(new Uri($"ws://127.0.0.1:{server.BaseAddress.Port}/v2/messaging"), server.MessagingUri);
+    }
+
+    [Fact]
+    public async Task ClientClosingWith3999_IsLoggedAsOnPurposeWithoutWarnings()
+    {
+        var logs = new RecordingLoggerFactory();
+        var options = new SelfNetworkOptions { Urls = "http://127.0.0.1:0", DataDirectory = TempDirectory.Create() };
+        await using var server = await SelfNetworkServer.StartAsync(options, logs);
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var user = await TestIdentity.RegisterUserAsync(http);
+        var socket = await TestSocket.LoginAsync(server.MessagingUri, user);
+
+        await socket.CloseAsync((WebSocketCloseStatus)3999, "bye");
+        await socket.DisposeAsync();
+
+        await logs.WaitForAsync((id, message) => id.Id == 1203 && message.Contains("closed on purpose (3999)", StringComparison.Ordinal)).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.DoesNotContain(logs.Entries, static e => e.Level >= LogLevel.Warning && e.Event.Id != 1001);
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains(server.AdminToken, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StopAsync_WithAConnectedClient_ClosesItWith1001()
+    {
+        var server = await NetworkFixture.StartAsync(TempDirectory.Create(), TimeProvider.System);
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var user = await TestIdentity.RegisterUserAsync(http);
+        await using var socket = await TestSocket.LoginAsync(server.MessagingUri, user);
+
+        var stopping = server.DisposeAsync().AsTask();
+
+        var (status, description) = await socket.ReceiveCloseAsync();
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, status);
+        Assert.Equal("server shutting down", description);
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "ok");
+        await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    [Theory]
+    [InlineData("", "Urls")]
+    [InlineData("ftp://x", "Urls")]
+    public void Validate_BadUrls_SaysWhatToFix(string urls, string named)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new SelfNetworkOptions { Urls = urls }.Validate());
+
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_OtherBadSettings_EachSaysWhatToFix()
+    {
+        Assert.Contains("DataDirectory", Assert.Throws<ArgumentException>(() => new SelfNetworkOptions { DataDirectory = " " }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("AdminToken", Assert.Throws<ArgumentException>(() => new SelfNetworkOptions { AdminToken = "short" }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("PingInterval", Assert.Throws<ArgumentException>(() => new SelfNetworkOptions { PingInterval = TimeSpan.FromMinutes(1) }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("InboxRetention", Assert.Throws<ArgumentException>(() => new SelfNetworkOptions { InboxRetention = TimeSpan.Zero }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("MaxFrameBytes", Assert.Throws<ArgumentException>(() => new SelfNetworkOptions { MaxFrameBytes = 10 }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("MessagesPerRecipient", Assert.Throws<ArgumentException>(() => new SelfNetworkOptions { RateLimits = new RateLimitOptions { MessagesPerRecipient = -1 } }.Validate()).Message, StringComparison.Ordinal);
+        new SelfNetworkOptions().Validate();
+    }
+}

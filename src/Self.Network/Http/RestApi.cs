@@ -36,6 +36,9 @@ internal sealed class RestApi(
 
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
+    private readonly ILogger _logger = logger;
+    private readonly NetworkMetrics _metrics = metrics;
+
     private delegate Task<IResult> Handler(RestApi api, HttpContext context, CancellationToken cancellationToken);
 
     /// <summary>Maps every route; each <c>/v1/identities/{id}…</c> path also as <c>/v1/apps/{id}…</c>.</summary>
@@ -98,9 +101,6 @@ internal sealed class RestApi(
         await result.ExecuteAsync(context).ConfigureAwait(false);
         api._metrics.HttpRequest(context.Response.StatusCode);
     }
-
-    private readonly ILogger _logger = logger;
-    private readonly NetworkMetrics _metrics = metrics;
 
     private IResult Refuse(HttpContext context, int status, string code, string message, TimeSpan? retryAfter)
     {

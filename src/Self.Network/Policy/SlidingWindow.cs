@@ -6,24 +6,29 @@ namespace Self.Network.Policy;
 /// </summary>
 internal sealed class SlidingWindow(int permits, TimeSpan window)
 {
+    /// <summary>How many acquisitions one tag may share (one message copied to each device of a recipient).</summary>
+    public const int MaxUsesPerTag = 32;
+
     private readonly long[] _ticks = new long[permits];
     private int _next;
     private int _count;
     private string? _lastTag;
+    private int _tagUses;
 
     /// <summary>When the last acquisition happened (UTC ticks), or 0.</summary>
     public long LastTicks { get; private set; }
 
     /// <summary>
     /// Takes one permit at <paramref name="now"/>. A <paramref name="tag"/> equal to the last successful one takes
-    /// none (copies of one message to several devices). On refusal, <paramref name="retryAfter"/> says when a
+    /// none, up to <see cref="MaxUsesPerTag"/> times (copies of one message to several devices). On refusal, <paramref name="retryAfter"/> says when a
     /// permit frees up.
     /// </summary>
     public bool TryAcquire(DateTimeOffset now, string? tag, out TimeSpan retryAfter)
     {
         retryAfter = TimeSpan.Zero;
-        if (tag is not null && _count > 0 && string.Equals(tag, _lastTag, StringComparison.Ordinal))
+        if (tag is not null && _count > 0 && _tagUses < MaxUsesPerTag && string.Equals(tag, _lastTag, StringComparison.Ordinal))
         {
+            _tagUses++;
             return true;
         }
 
@@ -47,6 +52,7 @@ internal sealed class SlidingWindow(int permits, TimeSpan window)
         _ticks[_next] = nowTicks;
         _next = (_next + 1) % _ticks.Length;
         _lastTag = tag;
+        _tagUses = 1;
         LastTicks = nowTicks;
         return true;
     }

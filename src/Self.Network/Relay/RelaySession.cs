@@ -337,16 +337,27 @@ internal sealed class RelaySession
             stored = FrameCodec.Encode(message with { Timestamp = 0, Offset = 0 });
         }
 
-        var inbox = to.ToString();
-        var append = _relay.Inboxes.AppendAsync(inbox, UnixTime.Nanoseconds(now), stored, _stop.Token).AsTask();
-        await _replies.Writer.WriteAsync(new PendingReply(message.Id, append, inbox, null), _stop.Token).ConfigureAwait(false);
+        var append = AppendAsync(to.ToString(), UnixTime.Nanoseconds(now), stored);
+        await _replies.Writer.WriteAsync(new PendingReply(message.Id, append, null), _stop.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stores a message and tells the recipient's connection. Not cancellable: once handed to the store the message
+    /// may commit, and then the recipient must hear of it even if this sender has gone.
+    /// </summary>
+    private async Task<long> AppendAsync(string inbox, long timestamp, byte[] frame)
+    {
+        var offset = await _relay.Inboxes.AppendAsync(inbox, timestamp, frame, CancellationToken.None).ConfigureAwait(false);
+        _relay.Notifier.Publish(inbox, offset);
+        _relay.Metrics.MessageAccepted();
+        return offset;
     }
 
     private async Task RefuseAsync(string id, ErrType type, string reason, string metric)
     {
         _relay.Metrics.Refused(metric);
         Log.MessageRefused(_relay.Logger, LogName, type.ToString(), reason);
-        await _replies.Writer.WriteAsync(new PendingReply(id, null, null, NotificationFrame.Err(id, type, reason)), _stop.Token).ConfigureAwait(false);
+        await _replies.Writer.WriteAsync(new PendingReply(id, null, NotificationFrame.Err(id, type, reason)), _stop.Token).ConfigureAwait(false);
     }
 
     private async Task RefuseOversizedAsync(long size)
@@ -379,14 +390,8 @@ internal sealed class RelaySession
             {
                 try
                 {
-                    var offset = await reply.Append.ConfigureAwait(false);
-                    _relay.Metrics.MessageAccepted();
-                    _relay.Notifier.Publish(reply.Inbox!, offset);
+                    await reply.Append.ConfigureAwait(false);
                     notification = NotificationFrame.Ack(reply.Id);
-                }
-                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-                {
-                    return;
                 }
                 catch (Exception ex)
                 {
@@ -605,5 +610,5 @@ internal sealed class RelaySession
     private readonly record struct Received(ReceivedKind Kind, byte[] Bytes, long Size, int CloseStatus);
 
     /// <summary>One answer owed to the client: an append to wait for (then ACK), or a ready refusal.</summary>
-    private sealed record PendingReply(string Id, Task<long>? Append, string? Inbox, NotificationFrame? Immediate);
+    private sealed record PendingReply(string Id, Task<long>? Append, NotificationFrame? Immediate);
 }

@@ -1,13 +1,18 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Self.Network.Relay;
-using Self.Network.Storage.Sqlite;
+using Self.Network.Storage;
 
 namespace Self.Network.Hosting;
 
 /// <summary>Prepares the database and the admin token before the server takes requests, and says where they are.</summary>
 internal sealed class NetworkStartup(
-    SqliteDatabase database,
+    SelfNetworkOptions options,
+    IIdentityStore identities,
+    IDeviceStore devices,
+    IOneTimeKeyStore oneTimeKeys,
+    IConnectionStore connections,
+    IInboxStore inboxes,
     AdminTokenProvider adminToken,
     RelayHub hub,
     IHostApplicationLifetime lifetime,
@@ -18,8 +23,13 @@ internal sealed class NetworkStartup(
         // Websockets never end on their own: close them as soon as the host starts stopping, so that Kestrel's
         // graceful shutdown does not wait for them.
         lifetime.ApplicationStopping.Register(() => _ = hub.CloseAllAsync());
-        Log.DataDirectory(logger, Path.GetDirectoryName(database.Path)!);
-        await database.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        Log.DataDirectory(logger, Path.GetFullPath(options.DataDirectory));
+        var stores = new object[] { identities, devices, oneTimeKeys, connections, inboxes };
+        foreach (var initializer in stores.OfType<IStorageInitializer>().Distinct())
+        {
+            await initializer.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         switch (adminToken.Source)
         {
             case AdminTokenSource.Generated:

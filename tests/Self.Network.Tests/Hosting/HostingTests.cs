@@ -136,3 +136,49 @@ public sealed class HostingTests
         new SelfNetworkOptions().Validate();
     }
 }
+
+public sealed class BackendReplacementTests
+{
+    [Fact]
+    public async Task AddSelfNetwork_NotifierRegisteredFirst_IsUsedByTheRelay()
+    {
+        var notifier = new RecordingNotifier();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSingleton<Self.Network.Storage.IInboxNotifier>(notifier);
+        builder.Services.AddSelfNetwork(o => o with { DataDirectory = TempDirectory.Create(), AdminToken = "operator-token-for-backend-test" });
+        await using var app = builder.Build();
+        app.MapSelfNetwork();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+        var messaging = new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal) + "/v2/messaging");
+        var sender = await TestIdentity.CreateAppAsync(http, "operator-token-for-backend-test");
+        var recipient = await TestIdentity.CreateAppAsync(http, "operator-token-for-backend-test");
+        var recipientSocket = await TestSocket.LoginAsync(messaging, recipient);
+        var senderSocket = await TestSocket.LoginAsync(messaging, sender);
+
+        await senderSocket.SendAsync(RelayTestData.Message(sender, recipient, text: "via the custom notifier"));
+
+        Assert.Equal("via the custom notifier", RelayTestData.Text(await recipientSocket.ReceiveMessageAsync()));
+        Assert.Contains(recipient.Address, notifier.Published);
+        await senderSocket.DisposeAsync();
+        await recipientSocket.DisposeAsync();
+        await app.StopAsync();
+    }
+
+    private sealed class RecordingNotifier : Self.Network.Storage.IInboxNotifier
+    {
+        private readonly Self.Network.Storage.InMemoryInboxNotifier _inner = new();
+
+        public System.Collections.Concurrent.ConcurrentBag<string> Published { get; } = [];
+
+        public IDisposable Subscribe(string address, Action<long> onAppended) => _inner.Subscribe(address, onAppended);
+
+        public void Publish(string address, long offset)
+        {
+            Published.Add(address);
+            _inner.Publish(address, offset);
+        }
+    }
+}

@@ -3,8 +3,11 @@ using Microsoft.Data.Sqlite;
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IDeviceStore"/> on SQLite.</summary>
-public sealed class SqliteDeviceStore(SqliteDatabase database) : IDeviceStore
+public sealed class SqliteDeviceStore(SqliteDatabase database) : IDeviceStore, IStorageInitializer
 {
+    /// <inheritdoc />
+    public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);
+
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<string>> ListActiveAsync(string identityId, CancellationToken cancellationToken = default)
     {

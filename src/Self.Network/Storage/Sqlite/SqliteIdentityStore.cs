@@ -3,8 +3,11 @@ using Microsoft.Data.Sqlite;
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IIdentityStore"/> on SQLite.</summary>
-public sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentityStore
+public sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentityStore, IStorageInitializer
 {
+    /// <inheritdoc />
+    public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);
+
     /// <inheritdoc />
     public ValueTask<CreateIdentityResult> CreateAsync(
         IdentityRecord identity,

@@ -1,8 +1,11 @@
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IOneTimeKeyStore"/> on SQLite.</summary>
-public sealed class SqliteOneTimeKeyStore(SqliteDatabase database) : IOneTimeKeyStore
+public sealed class SqliteOneTimeKeyStore(SqliteDatabase database) : IOneTimeKeyStore, IStorageInitializer
 {
+    /// <inheritdoc />
+    public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);
+
     /// <inheritdoc />
     public ValueTask<bool> AddAsync(
         string identityId,

@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1207, Level = LogLevel.Error, Message = "Message from {Address} could not be stored")]
     public static partial void StoreFailed(ILogger logger, string address, Exception exception);
 
+    [LoggerMessage(EventId = 1208, Level = LogLevel.Error, Message = "Skipped the message at offset {Offset} of {Address}: it cannot be delivered ({Reason})")]
+    public static partial void UndeliverableSkipped(ILogger logger, string address, long offset, string reason);
+
     [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Retention dropped {Count} message(s) older than {Cutoff:O}")]
     public static partial void Pruned(ILogger logger, long count, DateTimeOffset cutoff);
 

@@ -409,6 +409,20 @@ internal sealed class RelaySession
 
     private async Task DeliveryLoopAsync(long clientOffset)
     {
+        try
+        {
+            await DeliverAsync(clientOffset).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stop.IsCancellationRequested)
+        {
+            // Without delivery the connection is useless: close it so that the client reconnects and resumes.
+            Log.ConnectionFailed(_relay.Logger, LogName, ex);
+            await CloseAsync(WebSocketCloseStatus.InternalServerError, "internal error").ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeliverAsync(long clientOffset)
+    {
         var token = _stop.Token;
         var last = clientOffset;
         if (last > 0)
@@ -423,7 +437,19 @@ internal sealed class RelaySession
             foreach (var stored in batch)
             {
                 // Stored frames were checked on the way in; only metadata.timestamp/offset change on the way out.
-                var stamped = FrameCodec.WithMetadata(stored.Frame.Span, stored.Timestamp, stored.Offset);
+                byte[] stamped;
+                try
+                {
+                    stamped = FrameCodec.WithMetadata(stored.Frame.Span, stored.Timestamp, stored.Offset);
+                }
+                catch (FrameFormatException ex)
+                {
+                    // A damaged entry must not block the inbox behind it forever.
+                    Log.UndeliverableSkipped(_relay.Logger, Address, stored.Offset, ex.Message);
+                    last = stored.Offset;
+                    continue;
+                }
+
                 if (!await SendAsync(stamped, token).ConfigureAwait(false))
                 {
                     return;

@@ -305,4 +305,19 @@ public sealed class MessagingTests(NetworkFixture fixture)
         Assert.True(metrics.DeliveredMessages > delivered);
         Assert.True(metrics.OpenConnections >= 2);
     }
+
+    [Fact]
+    public async Task DamagedInboxEntry_IsSkippedAndTheMessagesBehindItArrive()
+    {
+        var (app, user) = await ConnectedPairAsync();
+        var inboxes = (Storage.IInboxStore)fixture.Server.Services.GetService(typeof(Storage.IInboxStore))!;
+        await inboxes.AppendAsync(user.Address, 1, new byte[] { 9, 9, 9 });
+        await using var appSocket = await TestSocket.LoginAsync(Messaging, app);
+        await appSocket.SendAsync(RelayTestData.Message(app, user, text: "behind the damaged one"));
+        Assert.Equal(MsgType.Ack, (await appSocket.ReceiveNotificationAsync()).Type);
+
+        await using var userSocket = await TestSocket.LoginAsync(Messaging, user);
+
+        Assert.Equal("behind the damaged one", RelayTestData.Text(await userSocket.ReceiveMessageAsync()));
+    }
 }

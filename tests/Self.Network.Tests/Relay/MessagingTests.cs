@@ -310,7 +310,7 @@ public sealed class MessagingTests(NetworkFixture fixture)
     public async Task DamagedInboxEntry_IsSkippedAndTheMessagesBehindItArrive()
     {
         var (app, user) = await ConnectedPairAsync();
-        var inboxes = (Storage.IInboxStore)fixture.Server.Services.GetService(typeof(Storage.IInboxStore))!;
+        var inboxes = (Self.Network.Storage.IInboxStore)fixture.Server.Services.GetService(typeof(Self.Network.Storage.IInboxStore))!;
         await inboxes.AppendAsync(user.Address, 1, new byte[] { 9, 9, 9 });
         await using var appSocket = await TestSocket.LoginAsync(Messaging, app);
         await appSocket.SendAsync(RelayTestData.Message(app, user, text: "behind the damaged one"));

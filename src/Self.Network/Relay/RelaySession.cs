@@ -121,8 +121,9 @@ internal sealed class RelaySession
         {
             first = await ReceiveAsync(linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested || _relay.Hub.ShutdownToken.IsCancellationRequested)
         {
+            // No Auth in time, or the server is stopping: the socket was dropped by the cancellation.
             return null;
         }
 

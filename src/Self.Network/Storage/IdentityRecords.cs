@@ -31,7 +31,10 @@ public enum CreateIdentityResult
 /// <summary>One validated operation to add at the end of an identity's history, and what it does to the devices.</summary>
 /// <param name="Sequence">The operation's sequence number; the store refuses it unless the history holds exactly this many operations.</param>
 /// <param name="Operation">The operation's flattened JWS JSON.</param>
-/// <param name="ActivatedDevices">Devices that hold a current key after this operation and must be active.</param>
+/// <param name="ActivatedDevices">
+/// Devices whose current key this operation adds or replaces: they must be active, and any one-time keys stored for them
+/// are dropped, since those belong to the Olm account of the key they replace.
+/// </param>
 /// <param name="DeactivatedDevices">Devices left with no current key; they stop being active and lose their one-time keys.</param>
 public sealed record HistoryAppend(
     long Sequence,

@@ -57,6 +57,23 @@ public abstract class IdentityStoreContract : StorageContract
         Assert.Equal(0, await Backend.OneTimeKeys.CountAsync(id, "1"));
     }
 
+    [Fact]
+    public async Task AppendHistoryAsync_DeviceKeyReplaced_DropsThatDevicesOneTimeKeysOnly()
+    {
+        var id = NewUserId();
+        await Backend.Identities.CreateAsync(User(id), ["op0"], ["1", "2"]);
+        await Backend.OneTimeKeys.AddAsync(id, "1", [new OneTimeKey("old", "made by the replaced key")], 10);
+        await Backend.OneTimeKeys.AddAsync(id, "2", [new OneTimeKey("other", "untouched")], 10);
+
+        // A rotation: device 1 gets a new current key and stays active.
+        var appended = await Backend.Identities.AppendHistoryAsync(id, new HistoryAppend(1, "op1", ["1"], []));
+
+        Assert.True(appended);
+        Assert.Equal(["1", "2"], (await Backend.Devices.ListActiveAsync(id)).Order());
+        Assert.Equal(0, await Backend.OneTimeKeys.CountAsync(id, "1"));
+        Assert.Equal(1, await Backend.OneTimeKeys.CountAsync(id, "2"));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(2)]

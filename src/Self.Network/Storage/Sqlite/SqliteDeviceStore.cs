@@ -92,15 +92,26 @@ public sealed class SqliteDeviceStore(SqliteDatabase database) : IDeviceStore, I
             changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = "DELETE FROM one_time_keys WHERE identity_id = $id AND device_id = $device";
-            command.Parameters.AddWithValue("$id", identityId);
-            command.Parameters.AddWithValue("$device", deviceId);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        await ClearOneTimeKeysAsync(connection, transaction, identityId, deviceId, cancellationToken).ConfigureAwait(false);
         return changed > 0;
+    }
+
+    /// <summary>
+    /// Drops a device's one-time keys: they belong to the Olm account of the key the device no longer has, and a
+    /// session a sender opened with one could never be decrypted.
+    /// </summary>
+    internal static async ValueTask ClearOneTimeKeysAsync(
+        SqliteConnection connection,
+        SqliteTransaction transaction,
+        string identityId,
+        string deviceId,
+        CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM one_time_keys WHERE identity_id = $id AND device_id = $device";
+        command.Parameters.AddWithValue("$id", identityId);
+        command.Parameters.AddWithValue("$device", deviceId);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

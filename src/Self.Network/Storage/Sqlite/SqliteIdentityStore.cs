@@ -120,6 +120,7 @@ public sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentityStor
                 foreach (var deviceId in append.ActivatedDevices)
                 {
                     await SqliteDeviceStore.ActivateAsync(connection, transaction, id, deviceId, null, ct).ConfigureAwait(false);
+                    await SqliteDeviceStore.ClearOneTimeKeysAsync(connection, transaction, id, deviceId, ct).ConfigureAwait(false);
                 }
 
                 foreach (var deviceId in append.DeactivatedDevices)

@@ -13,6 +13,8 @@ namespace Self.Device;
 // same second the later one is dated a second ahead, and the device waits (on its TimeProvider) until it is in force.
 public sealed partial class SelfDevice
 {
+    private static readonly TimeSpan InForceMargin = TimeSpan.FromMilliseconds(20);
+
     /// <summary>
     /// Adds a device to the identity: generates its key and appends a <c>key.add</c> operation signed by this device.
     /// Give the result to <see cref="EnrollAsync"/> on the new device (each device has its own storage folder).
@@ -232,10 +234,14 @@ public sealed partial class SelfDevice
     }
 
     /// <summary>Waits until the last operation's timestamp has come, so the keys it adds are valid and those it revokes are not.</summary>
-    private Task WaitUntilInForceAsync(SignatureGraph after)
+    private async Task WaitUntilInForceAsync(SignatureGraph after)
     {
-        var due = DateTimeOffset.FromUnixTimeSeconds(after.LastTimestamp) - _time.GetUtcNow();
-        return due > TimeSpan.Zero ? Task.Delay(due, _time) : Task.CompletedTask;
+        var inForce = DateTimeOffset.FromUnixTimeSeconds(after.LastTimestamp);
+        while (_time.GetUtcNow() < inForce)
+        {
+            // Timers round to whole milliseconds and the network compares to the millisecond: a little margin.
+            await Task.Delay(inForce - _time.GetUtcNow() + InForceMargin, _time).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -84,8 +84,17 @@ public sealed partial class SelfDevice : IAsyncDisposable
     /// <summary>True when this device holds the identity's recovery key (see <see cref="ExportRecoveryKey"/>).</summary>
     public bool HoldsRecoveryKey => Volatile.Read(ref _contents).RecoveryKey is not null;
 
-    /// <summary>Raised after each answer the device sends: by a person, by the consent policy, or <c>unauthorized</c> by itself.</summary>
+    /// <summary>
+    /// Raised after each answer the device sends: by a person, by the consent policy, or <c>unauthorized</c> by itself.
+    /// Handlers run on the device's receiving loop: keep them short, and never dispose the device from one.
+    /// </summary>
     public event EventHandler<RequestAnsweredEventArgs>? RequestAnswered;
+
+    /// <summary>Raised after each successful (re)connection to the network.</summary>
+    public event EventHandler? Connected;
+
+    /// <summary>Raised when the connection to the network is lost (see <see cref="MessagingDisconnectedEventArgs.WillReconnect"/>).</summary>
+    public event EventHandler<MessagingDisconnectedEventArgs>? Disconnected;
 
     private Uri ServerUrl { get; }
 
@@ -272,7 +281,10 @@ public sealed partial class SelfDevice : IAsyncDisposable
             ?? throw new InvalidOperationException($"Device {DeviceId} does not hold the recovery key of {SelfId}: the device that registered (or last recovered) the identity does.");
     }
 
-    /// <summary>Closes the connection and the local store; open requests stay stored and come back on the next open.</summary>
+    /// <summary>
+    /// Closes the connection and the local store; requests left to a person stay stored and come back on the next open.
+    /// Not from a consent policy or an event handler of this device: those run on the loop this waits for.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         lock (_gate)
@@ -451,6 +463,8 @@ public sealed partial class SelfDevice : IAsyncDisposable
         });
 
         // The session is in place before the connection opens: requests waiting in the inbox are answered with it.
+        endpoint.Connected += (_, e) => Connected?.Invoke(this, e);
+        endpoint.Disconnected += (_, e) => Disconnected?.Invoke(this, e);
         var session = new DeviceSession(endpoint, key);
         Volatile.Write(ref _session, session);
         endpoint.Subscribe((message, token) => HandleMessageAsync(session, message, token));

@@ -15,7 +15,9 @@ public enum ConsentDecision
 
 /// <summary>
 /// Decides incoming authentication requests for automation (tests, demos, benchmarks). Only requests that passed every
-/// check of the spec and come from a connected app reach the policy. Called one request at a time.
+/// check of the spec and come from a connected app reach the policy. Called one request at a time on the device's
+/// receiving loop: decide quickly (<see cref="ConsentDecision.Ask"/> leaves the request to a person), and never dispose
+/// the device or change its key from here.
 /// </summary>
 public interface IConsentPolicy
 {

@@ -105,6 +105,9 @@ public sealed class IncomingRequest
     /// <summary>The signed request as the app sent it.</summary>
     internal FlattenedJws Jws { get; }
 
+    /// <summary>True while the request is kept in the device's store of open requests.</summary>
+    internal bool IsStored { get; set; }
+
     /// <summary>The key of this request in the device's store of open requests.</summary>
     internal string StoreKey => AppId + "/" + ConversationId;
 

@@ -219,23 +219,15 @@ public sealed partial class SelfDevice
             return;
         }
 
-        await PresentAsync(session, request, persist: true, cancellationToken).ConfigureAwait(false);
+        await PresentAsync(session, request, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Keeps the request open, lets the consent policy decide, and answers or hands it to a person.</summary>
-    private async Task PresentAsync(DeviceSession session, IncomingRequest request, bool persist, CancellationToken cancellationToken)
+    private async Task PresentAsync(DeviceSession session, IncomingRequest request, CancellationToken cancellationToken)
     {
         if (!_open.TryAdd(request.StoreKey, request))
         {
             return;
-        }
-
-        if (persist)
-        {
-            var stored = new StoredRequest(request.Jws.Payload, request.Jws.Protected, request.Jws.Signature, request.AppName);
-            await session.Endpoint.Store.SaveOpenRequestAsync(
-                request.StoreKey, JsonSerializer.Serialize(stored, StoredRequestJsonContext.Default.StoredRequest), request.ExpiresAt, CancellationToken.None)
-                .ConfigureAwait(false);
         }
 
         ConsentDecision decision;
@@ -262,6 +254,16 @@ public sealed partial class SelfDevice
                 // Left to a person, who may try again.
                 Log.AutomaticAnswerFailed(_logger, request.ConversationId, request.AppId, ex);
             }
+        }
+
+        // Kept in the store only while a person has it: it comes back after a restart.
+        if (!request.IsStored)
+        {
+            var stored = new StoredRequest(request.Jws.Payload, request.Jws.Protected, request.Jws.Signature, request.AppName);
+            await session.Endpoint.Store.SaveOpenRequestAsync(
+                request.StoreKey, JsonSerializer.Serialize(stored, StoredRequestJsonContext.Default.StoredRequest), request.ExpiresAt, CancellationToken.None)
+                .ConfigureAwait(false);
+            request.IsStored = true;
         }
 
         _requests.Writer.TryWrite(request);
@@ -315,7 +317,8 @@ public sealed partial class SelfDevice
                 continue;
             }
 
-            await PresentAsync(session, request, persist: false, CancellationToken.None).ConfigureAwait(false);
+            request.IsStored = true;
+            await PresentAsync(session, request, CancellationToken.None).ConfigureAwait(false);
             restored++;
         }
 
@@ -328,7 +331,7 @@ public sealed partial class SelfDevice
     private async Task ForgetAsync(IncomingRequest request)
     {
         _open.TryRemove(request.StoreKey, out _);
-        if (request.Origin != RequestOrigin.Message || Volatile.Read(ref _session) is not { } session)
+        if (!request.IsStored || Volatile.Read(ref _session) is not { } session)
         {
             return;
         }

@@ -1,0 +1,99 @@
+using System.Text.RegularExpressions;
+using NATS.Client.Core;
+
+namespace Self.Network.Nats;
+
+/// <summary>Where the inboxes live in NATS JetStream and how instances tell each other about new messages.</summary>
+public sealed partial record SelfNatsOptions
+{
+    /// <summary>The NATS server(s), e.g. <c>nats://nats-1:4222,nats://nats-2:4222</c>.</summary>
+    public required string Url { get; init; }
+
+    /// <summary>The JetStream stream that holds every inbox (created or updated at start).</summary>
+    public string StreamName { get; init; } = "SELF_INBOX";
+
+    /// <summary>The stream's subjects are <c>&lt;prefix&gt;.&lt;self id&gt;.&lt;device id&gt;</c>.</summary>
+    public string InboxSubjectPrefix { get; init; } = "inbox";
+
+    /// <summary>Core NATS subjects <c>&lt;prefix&gt;.&lt;self id&gt;.&lt;device id&gt;</c> announce new messages to every instance.</summary>
+    public string NotifySubjectPrefix { get; init; } = "self.notify";
+
+    /// <summary>How many JetStream servers keep a copy of each message (1, or 3 for a cluster that survives a lost server).</summary>
+    public int Replicas { get; init; } = 1;
+
+    /// <summary>
+    /// The stream's MaxAge, enforced by JetStream itself on its own clock. Null uses
+    /// <see cref="SelfNetworkOptions.InboxRetention"/> (30 days).
+    /// </summary>
+    public TimeSpan? MaxAge { get; init; }
+
+    /// <summary>
+    /// How far the clocks of the server instances may disagree. A retention sweep stops scanning the stream at the
+    /// first message stamped this much later than its cut-off: everything stored after it is newer than the cut-off.
+    /// </summary>
+    public TimeSpan ClockSkewTolerance { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The name this instance's connection shows in the NATS server's monitoring.</summary>
+    public string ConnectionName { get; init; } = "self-network";
+
+    /// <summary>
+    /// Adjusts the connection's options (credentials, TLS, reconnect policy…). Echo is always turned off: an instance
+    /// tells its own connections about a new message directly.
+    /// </summary>
+    public Func<NatsOpts, NatsOpts>? ConfigureConnection { get; init; }
+
+    /// <summary>Checks the settings and throws <see cref="ArgumentException"/> naming the first one to fix.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Url))
+        {
+            throw new ArgumentException("SelfNatsOptions.Url is required, e.g. nats://127.0.0.1:4222.", nameof(Url));
+        }
+
+        if (!StreamNamePattern().IsMatch(StreamName ?? string.Empty))
+        {
+            throw new ArgumentException("SelfNatsOptions.StreamName must be 1–64 characters of A-Z, a-z, 0-9, _ and -.", nameof(StreamName));
+        }
+
+        RequireSubjectPrefix(InboxSubjectPrefix, nameof(InboxSubjectPrefix));
+        RequireSubjectPrefix(NotifySubjectPrefix, nameof(NotifySubjectPrefix));
+        if (Overlaps(InboxSubjectPrefix, NotifySubjectPrefix))
+        {
+            throw new ArgumentException(
+                "SelfNatsOptions.NotifySubjectPrefix must not overlap InboxSubjectPrefix: notifications would be stored in the stream.",
+                nameof(NotifySubjectPrefix));
+        }
+
+        if (Replicas is < 1 or > 5)
+        {
+            throw new ArgumentException("SelfNatsOptions.Replicas must be between 1 and 5.", nameof(Replicas));
+        }
+
+        if (MaxAge is { } maxAge && maxAge < TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentException("SelfNatsOptions.MaxAge must be at least one minute.", nameof(MaxAge));
+        }
+
+        if (ClockSkewTolerance < TimeSpan.Zero)
+        {
+            throw new ArgumentException("SelfNatsOptions.ClockSkewTolerance must not be negative.", nameof(ClockSkewTolerance));
+        }
+    }
+
+    private static void RequireSubjectPrefix(string? prefix, string name)
+    {
+        if (!SubjectPrefixPattern().IsMatch(prefix ?? string.Empty))
+        {
+            throw new ArgumentException($"SelfNatsOptions.{name} must be dot-separated tokens of A-Z, a-z, 0-9, _ and - (no wildcards).", name);
+        }
+    }
+
+    private static bool Overlaps(string a, string b) =>
+        a == b || a.StartsWith(b + ".", StringComparison.Ordinal) || b.StartsWith(a + ".", StringComparison.Ordinal);
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex StreamNamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex SubjectPrefixPattern();
+}

@@ -1,0 +1,111 @@
+using System.Globalization;
+
+namespace Self.Network.Distributed.Tests.Infrastructure;
+
+/// <summary>
+/// A throw-away nats-server with JetStream for the tests, on a free 127.0.0.1 port with its store in a temp folder.
+/// It can be killed and started again on the same port and store (to test reconnects and durability).
+/// <c>SELF_TEST_NATS_URL</c> points the tests at a running server instead (the restart tests then cannot run).
+/// </summary>
+public sealed class NatsServer : IAsyncDisposable
+{
+    public const string MissingPackage =
+        "nats-server is not installed: the distributed tests start a real NATS server with JetStream and need the Debian " +
+        "package 'nats-server' (apt-get install -y nats-server), or SELF_TEST_NATS_URL set to a running server (with JetStream and max_payload >= 2MB).";
+
+    private readonly string? _executable;
+    private readonly string? _directory;
+    private readonly int _port;
+    private ChildProcess? _process;
+
+    private NatsServer(string url, string? executable, string? directory, int port)
+    {
+        Url = url;
+        _executable = executable;
+        _directory = directory;
+        _port = port;
+    }
+
+    public string Url { get; }
+
+    public bool CanRestart => _executable is not null;
+
+    /// <summary>Starts a server; <paramref name="maxPayload"/> null keeps nats-server's default (1 MB).</summary>
+    public static async Task<NatsServer> StartAsync(string? maxPayload = "2MB")
+    {
+        var external = Environment.GetEnvironmentVariable("SELF_TEST_NATS_URL");
+        if (!string.IsNullOrWhiteSpace(external) && maxPayload is not null)
+        {
+            return new NatsServer(external, null, null, 0);
+        }
+
+        var executable = Network.FindExecutable("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server")
+            ?? throw new InvalidOperationException(MissingPackage);
+        var directory = Path.Combine(Path.GetTempPath(), "self-nats-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var port = Network.FreePort();
+        var config = $$"""
+            listen: "127.0.0.1:{{port.ToString(CultureInfo.InvariantCulture)}}"
+            {{(maxPayload is null ? string.Empty : "max_payload: " + maxPayload)}}
+            jetstream {
+              store_dir: "{{Path.Combine(directory, "jetstream")}}"
+            }
+            """;
+        await File.WriteAllTextAsync(Path.Combine(directory, "nats.conf"), config);
+        var server = new NatsServer($"nats://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", executable, directory, port);
+        try
+        {
+            await server.StartProcessAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Kills the server (SIGKILL: no clean shutdown) and starts it again on the same port and store.</summary>
+    public async Task KillAndRestartAsync()
+    {
+        await KillAsync();
+        await StartProcessAsync();
+    }
+
+    /// <summary>Kills the server (SIGKILL); <see cref="StartAgainAsync"/> brings it back.</summary>
+    public async Task KillAsync()
+    {
+        if (!CanRestart)
+        {
+            throw new InvalidOperationException("This test needs a nats-server of its own; unset SELF_TEST_NATS_URL.");
+        }
+
+        if (_process is not null)
+        {
+            await _process.KillAsync();
+            await _process.DisposeAsync();
+            _process = null;
+        }
+    }
+
+    public Task StartAgainAsync() => StartProcessAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is not null)
+        {
+            await _process.DisposeAsync();
+        }
+
+        if (_directory is not null && Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private async Task StartProcessAsync()
+    {
+        _process = ChildProcess.Start(_executable!, "-c", Path.Combine(_directory!, "nats.conf"));
+        await Network.WaitForListenerAsync(_port, _process, "nats-server");
+    }
+}

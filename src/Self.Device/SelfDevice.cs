@@ -419,6 +419,8 @@ public sealed partial class SelfDevice : IAsyncDisposable
             throw new DeviceRevokedException(contents.SelfId, contents.DeviceId, $"its key '{key.Kid}' is not the device's current key in the history");
         }
 
+        // A key added a moment ago (an operation dated a second ahead) signs nothing until its time has come.
+        await WaitUntilInForceAsync(graph).ConfigureAwait(false);
         var active = await rest.GetDevicesAsync(contents.SelfId, cancellationToken).ConfigureAwait(false);
         if (!active.Contains(contents.DeviceId, StringComparer.Ordinal))
         {

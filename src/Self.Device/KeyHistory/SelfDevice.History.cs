@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
+using System.Runtime.ExceptionServices;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Identifiers;
 using Self.Protocol.Jws;
 using Self.Protocol.KeyHistory;
@@ -42,7 +44,7 @@ public sealed partial class SelfDevice
 
             var newKey = SigningKey.Generate();
             var operation = HistoryOperations.AddDevice(graph, session.Key, newKey, deviceId, _time.GetUtcNow());
-            await AppendAsync(session.Endpoint.Rest, graph, operation, "add device " + deviceId, cancellationToken).ConfigureAwait(false);
+            await AppendAsync(graph, operation, "add device " + deviceId, session.Key, newKey: null, cancellationToken).ConfigureAwait(false);
             return new DeviceEnrollment(SelfId, deviceId, newKey.ToSecret());
         }
         finally
@@ -69,15 +71,16 @@ public sealed partial class SelfDevice
             // Written down before the network sees it, so that a crash after the append cannot lose the new key.
             var before = Volatile.Read(ref _contents);
             await _vault.WriteAsync(before with { PendingDeviceKey = newKey.ToSecret() }, cancellationToken).ConfigureAwait(false);
-            try
+            if (await TryAppendAsync(graph, operation, "rotate key of device " + DeviceId, session.Key, newKey, CancellationToken.None).ConfigureAwait(false)
+                is { } failure)
             {
-                await AppendAsync(session.Endpoint.Rest, graph, operation, "rotate key of device " + DeviceId, CancellationToken.None, waitUntilInForce: false)
-                    .ConfigureAwait(false);
-            }
-            catch (SelfApiException ex) when ((int)ex.StatusCode is >= 400 and < 500)
-            {
-                await _vault.WriteAsync(before, CancellationToken.None).ConfigureAwait(false);
-                throw;
+                if (failure.CertainlyRefused)
+                {
+                    await _vault.WriteAsync(before, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                // Otherwise the pending key stays: OpenAsync finds out whether the network took it.
+                failure.Error.Throw();
             }
 
             var after = before with { DeviceKey = newKey.ToSecret(), PendingDeviceKey = null };
@@ -120,7 +123,7 @@ public sealed partial class SelfDevice
             }
 
             var operation = HistoryOperations.RevokeDevice(graph, session.Key, deviceId, _time.GetUtcNow());
-            await AppendAsync(session.Endpoint.Rest, graph, operation, "revoke device " + deviceId, cancellationToken).ConfigureAwait(false);
+            await AppendAsync(graph, operation, "revoke device " + deviceId, session.Key, newKey: null, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -191,12 +194,15 @@ public sealed partial class SelfDevice
 
             // Kept before the network sees the operation: once it is in, the old recovery key is spent.
             await vault.WriteAsync(contents, cancellationToken).ConfigureAwait(false);
-            try
+            if (await device.TryAppendAsync(graph, operation, "recover", recovery, newDeviceKey, CancellationToken.None).ConfigureAwait(false)
+                is { } failure)
             {
-                await device.AppendAsync(rest, graph, operation, "recover", CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (SelfApiException ex) when ((int)ex.StatusCode is >= 400 and < 500)
-            {
+                if (!failure.CertainlyRefused)
+                {
+                    // The new keys stay in the vault: OpenAsync tells whether the network took them.
+                    failure.Error.Throw();
+                }
+
                 if (previous is null)
                 {
                     vault.Delete();
@@ -206,8 +212,10 @@ public sealed partial class SelfDevice
                     await vault.WriteAsync(previous, CancellationToken.None).ConfigureAwait(false);
                 }
 
-                throw new RecoveryFailedException(selfId, $"the network refused the recovery operation ({ex.Message})", ex);
+                throw new RecoveryFailedException(selfId, $"the network refused the recovery operation ({failure.Error.SourceException.Message})", failure.Error.SourceException);
             }
+
+            await device.WaitUntilInForceAsync(graph.Append(operation)).ConfigureAwait(false);
 
             Volatile.Write(ref device._contents, contents);
             await device.ClearStaleOneTimeKeysAsync(device.RestFor(newDeviceKey), deviceId, CancellationToken.None).ConfigureAwait(false);
@@ -221,16 +229,64 @@ public sealed partial class SelfDevice
         }
     }
 
+    /// <summary>Appends the operation and waits until it is in force; throws what the network said when it did not take it.</summary>
     private async Task AppendAsync(
-        SelfRestClient rest, SignatureGraph graph, FlattenedJws operation, string what, CancellationToken cancellationToken, bool waitUntilInForce = true)
+        SignatureGraph graph, FlattenedJws operation, string what, SigningKey signer, SigningKey? newKey, CancellationToken cancellationToken)
+    {
+        if (await TryAppendAsync(graph, operation, what, signer, newKey, cancellationToken).ConfigureAwait(false) is { } failure)
+        {
+            failure.Error.Throw();
+        }
+
+        await WaitUntilInForceAsync(graph.Append(operation)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Posts the operation; null once it is in the history. When the call fails, the network is asked whether the
+    /// operation is in the history anyway (an answer lost on the way back, then a retry refused as out of sequence).
+    /// </summary>
+    private async Task<AppendFailure?> TryAppendAsync(
+        SignatureGraph graph, FlattenedJws operation, string what, SigningKey signer, SigningKey? newKey, CancellationToken cancellationToken)
     {
         var after = graph.Append(operation);
-        await rest.AppendHistoryAsync(operation, cancellationToken).ConfigureAwait(false);
-        Log.HistoryOperation(_logger, SelfId, what, after.NextSequence - 1);
-        if (waitUntilInForce)
+        try
         {
-            await WaitUntilInForceAsync(after).ConfigureAwait(false);
+            await RestFor(signer).AppendHistoryAsync(operation, cancellationToken).ConfigureAwait(false);
         }
+        catch (SelfException ex)
+        {
+            var landed = await LandedAsync(operation, signer, newKey).ConfigureAwait(false);
+            if (landed != true)
+            {
+                return new AppendFailure(ExceptionDispatchInfo.Capture(ex), CertainlyRefused: landed == false);
+            }
+        }
+
+        Log.HistoryOperation(_logger, SelfId, what, after.NextSequence - 1);
+        return null;
+    }
+
+    /// <summary>Whether the network's history holds <paramref name="operation"/>; null when that cannot be found out now.</summary>
+    private async Task<bool?> LandedAsync(FlattenedJws operation, SigningKey signer, SigningKey? newKey)
+    {
+        foreach (var key in newKey is null ? [signer] : new[] { signer, newKey })
+        {
+            try
+            {
+                var history = await FetchOwnGraphAsync(RestFor(key), CancellationToken.None).ConfigureAwait(false);
+                return history.Operations.Any(o => o.Signature == operation.Signature);
+            }
+            catch (SelfApiException ex) when (ex.StatusCode == HttpStatusCode.Unauthorized)
+            {
+                // Revoked by the operation itself, or not in force yet: the other key may tell.
+            }
+            catch (SelfException)
+            {
+                return null;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Waits until the last operation's timestamp has come, so the keys it adds are valid and those it revokes are not.</summary>
@@ -275,4 +331,6 @@ public sealed partial class SelfDevice
             }
         }
     }
+
+    private sealed record AppendFailure(ExceptionDispatchInfo Error, bool CertainlyRefused);
 }

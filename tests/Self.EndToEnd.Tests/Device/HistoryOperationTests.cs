@@ -101,6 +101,55 @@ public sealed class HistoryOperationTests(NetworkFixture network) : IDisposable
     }
 
     [Fact]
+    public async Task RotateKeyAsync_AnswerLostAndRetryRefused_RotationCompletes()
+    {
+        var (app, client) = await TestIdentities.StartClientAsync(network, _storage);
+        await using var _ = client;
+        using var lossy = new LossyHandler(loseOnce: IsHistoryPost, thenOffline: false);
+        using var http = new HttpClient(lossy);
+        var options = DeviceKit.Options(network, _storage, "lossy-rotation", ConsentPolicies.AlwaysAccept) with { HttpClient = http };
+        await using var device = await SelfDevice.RegisterAsync(options);
+        await device.ConnectAsync(app.AppId);
+        var oldKid = device.KeyId;
+
+        // The network takes the operation but its answer is lost; the retry is refused as out of sequence.
+        await device.RotateKeyAsync();
+
+        Assert.True(lossy.Lost);
+        Assert.NotEqual(oldKid, device.KeyId);
+        Assert.Equal(device.KeyId, (await device.GetHistoryAsync()).CurrentDeviceKey("1")!.Kid);
+        var response = await client.Authentication.RequestAsync(device.SelfId).WaitAsync(DeviceKit.Patience);
+        Assert.Equal(AuthenticationStatus.Accepted, response.Status);
+    }
+
+    [Fact]
+    public async Task RotateKeyAsync_NetworkGoneRightAfterItTookTheOperation_OpenAsyncCompletesTheRotation()
+    {
+        var (app, client) = await TestIdentities.StartClientAsync(network, _storage);
+        await using var _ = client;
+        using var lossy = new LossyHandler(loseOnce: IsHistoryPost, thenOffline: true);
+        using var http = new HttpClient(lossy);
+        var options = DeviceKit.Options(network, _storage, "interrupted-rotation", ConsentPolicies.AlwaysAccept);
+        string oldKid;
+        await using (var device = await SelfDevice.RegisterAsync(options with { HttpClient = http }))
+        {
+            await device.ConnectAsync(app.AppId);
+            oldKid = device.KeyId;
+
+            await Assert.ThrowsAnyAsync<Self.Protocol.SelfException>(() => device.RotateKeyAsync());
+        }
+
+        await using var reopened = await SelfDevice.OpenAsync(options);
+
+        var history = await reopened.GetHistoryAsync();
+        Assert.Equal(2, history.Operations.Count);
+        Assert.NotEqual(oldKid, reopened.KeyId);
+        Assert.Equal(reopened.KeyId, history.CurrentDeviceKey("1")!.Kid);
+        var response = await client.Authentication.RequestAsync(reopened.SelfId).WaitAsync(DeviceKit.Patience);
+        Assert.Equal(AuthenticationStatus.Accepted, response.Status);
+    }
+
+    [Fact]
     public async Task RevokeDeviceAsync_RevokedDeviceCanNoLongerLogIn()
     {
         var app = await TestIdentities.CreateAppAsync(network);
@@ -182,5 +231,35 @@ public sealed class HistoryOperationTests(NetworkFixture network) : IDisposable
 
         Assert.Single((await device.GetHistoryAsync()).Operations);
         Assert.False(File.Exists(Path.Combine(options.StorageDirectory, "self-device.vault")));
+    }
+
+    private static bool IsHistoryPost(HttpRequestMessage request) =>
+        request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/history", StringComparison.Ordinal);
+
+    /// <summary>Passes calls to the network; the answer to the first call <c>loseOnce</c> picks is lost after the network handled it.</summary>
+    private sealed class LossyHandler(Func<HttpRequestMessage, bool> loseOnce, bool thenOffline) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        private int _lost;
+        private volatile bool _offline;
+
+        public bool Lost => Volatile.Read(ref _lost) == 1;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (_offline)
+            {
+                throw new HttpRequestException("the network is gone (test)");
+            }
+
+            var response = await base.SendAsync(request, cancellationToken);
+            if (loseOnce(request) && Interlocked.Exchange(ref _lost, 1) == 0)
+            {
+                response.Dispose();
+                _offline = thenOffline;
+                throw new HttpRequestException("the answer was lost on the way back (test)");
+            }
+
+            return response;
+        }
     }
 }

@@ -31,6 +31,8 @@ public sealed class NatsInboxNotifier : IInboxNotifier, IHostedService, IAsyncDi
     private readonly SemaphoreSlim _startGate = new(1, 1);
     private INatsSub<ReadOnlyMemory<byte>>? _listener;
     private Task? _listening;
+    private int _stopped;
+    private int _disposed;
 
     /// <summary>Announces over <paramref name="nats"/>; call <see cref="StartAsync"/> (the host does) before use.</summary>
     public NatsInboxNotifier(SelfNatsConnection nats, ILogger<NatsInboxNotifier>? logger = null)
@@ -107,6 +109,11 @@ public sealed class NatsInboxNotifier : IInboxNotifier, IHostedService, IAsyncDi
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         _nats.Connection.ConnectionOpened -= OnConnectionOpenedAsync;
         _nats.Connection.MessageDropped -= OnMessageDroppedAsync;
@@ -124,11 +131,13 @@ public sealed class NatsInboxNotifier : IInboxNotifier, IHostedService, IAsyncDi
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (!_stop.IsCancellationRequested)
+        // The container may hand this instance out under several services and dispose it for each.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return;
         }
 
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stop.Dispose();
         _startGate.Dispose();
     }

@@ -48,6 +48,18 @@ public sealed record SelfDeviceOptions
     /// <summary>The platform name registered with the network for this device.</summary>
     public string Platform { get; init; } = "dotnet";
 
+    // The storage key never shows in logs or debugger views through ToString.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("ServerUrl = ").Append(ServerUrl)
+            .Append(", MessagingUrl = ").Append(MessagingUrl)
+            .Append(", StorageDirectory = ").Append(StorageDirectory)
+            .Append(", StorageKey = ***, DeviceId = ").Append(DeviceId)
+            .Append(", ConsentPolicy = ").Append(ConsentPolicy)
+            .Append(", MaxRetries = ").Append(MaxRetries);
+        return true;
+    }
+
     /// <summary>Checks every option and throws <see cref="ArgumentException"/> naming the first one to fix.</summary>
     public void Validate()
     {

@@ -164,6 +164,13 @@ internal sealed record VaultContents
 
     /// <summary>A device key submitted to the history but not yet known to be accepted (a rotation in flight).</summary>
     public string? PendingDeviceKey { get; init; }
+
+    // Keys never show through ToString.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("SelfId = ").Append(SelfId).Append(", DeviceId = ").Append(DeviceId);
+        return true;
+    }
 }
 
 [JsonSourceGenerationOptions(

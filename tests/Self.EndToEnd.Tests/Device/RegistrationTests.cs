@@ -159,6 +159,32 @@ public sealed class RegistrationTests(NetworkFixture network) : IDisposable
     }
 
     [Fact]
+    public void Options_ToString_HidesTheStorageKey()
+    {
+        var options = DeviceKit.Options(network, _storage, "printed") with { StorageKey = "very-secret-storage-key" };
+
+        var text = options.ToString();
+
+        Assert.DoesNotContain("very-secret-storage-key", text);
+        Assert.Contains(options.StorageDirectory, text);
+    }
+
+    [Fact]
+    public async Task OpenAsync_DamagedDeviceFile_ThrowsAClearError()
+    {
+        var options = DeviceKit.Options(network, _storage, "damaged");
+        await (await SelfDevice.RegisterAsync(options)).DisposeAsync();
+        var file = Path.Combine(options.StorageDirectory, "self-device.vault");
+        var bytes = await File.ReadAllBytesAsync(file);
+        bytes[^1] ^= 0x01;
+        await File.WriteAllBytesAsync(file, bytes);
+
+        var error = await Assert.ThrowsAsync<StorageKeyException>(() => SelfDevice.OpenAsync(options));
+
+        Assert.Contains("damaged", error.Message);
+    }
+
+    [Fact]
     public async Task RegisterAsync_SecretsOnDisk_NeverInPlaintext()
     {
         var options = DeviceKit.Options(network, _storage, "secrets");

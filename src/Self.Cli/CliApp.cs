@@ -73,7 +73,9 @@ public static class CliApp
         {
             NetworkCommands.Create(context),
             AppCommands.Create(context),
+            UserCommands.Create(context),
             AuthCommands.Create(context),
+            DemoCommand.Create(context),
         };
     }
 

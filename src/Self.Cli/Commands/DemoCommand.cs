@@ -22,7 +22,7 @@ internal static class DemoCommand
     private const string DemoAppName = "Self demo";
 
     /// <summary>How long each request stays open: long enough for a slow machine, short enough to fail fast.</summary>
-    private static readonly TimeSpan RequestExpiry = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan RequestExpiry = TimeSpan.FromSeconds(10);
 
     public static Command Create(CliContext context)
     {
@@ -88,75 +88,57 @@ internal static class DemoCommand
         var authentication = client.Authentication;
 
         // 1. Before the user connects, the network refuses to carry the app's request to them.
-        var refused = await RunStepAsync(
-            "1. Before connecting",
-            "blocking",
-            "refused (not connected)",
-            async () =>
+        Say(console, $"1. The app asks {DemoUser}, who has not connected to it yet: await RequestAsync(\"{DemoUser}\")");
+        results.Add(await RunStepAsync("1", "blocking, not connected", "refused", async () =>
+        {
+            try
             {
-                try
-                {
-                    var response = await authentication.RequestAsync(DemoUser, Options(consent, accept: true), cancellationToken).ConfigureAwait(false);
-                    return (Describe(response), false);
-                }
-                catch (NotConnectedException ex)
-                {
-                    Say(console, $"Refused as expected: {ex.Message}");
-                    return ("refused (not connected)", true);
-                }
-            }).ConfigureAwait(false);
-        results.Add(refused);
+                return Describe(await authentication.RequestAsync(DemoUser, Options(consent, accept: true), cancellationToken).ConfigureAwait(false));
+            }
+            catch (NotConnectedException ex)
+            {
+                Say(console, $"   Refused: {ex.Message}");
+                return "refused";
+            }
+        }).ConfigureAwait(false));
 
         await device.ConnectAsync(app.AppId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        Say(console, $"User {DemoUser} connects to \"{app.Name}\"");
+        Say(console, $"{DemoUser} connects to \"{app.Name}\"");
 
         // 2. Blocking: the call returns with the answer.
-        results.Add(await RunStepAsync(
-            "2. Blocking request",
-            "RequestAsync(selfId)",
-            "accepted",
-            async () =>
-            {
-                var response = await authentication.RequestAsync(DemoUser, Options(consent, accept: true), cancellationToken).ConfigureAwait(false);
-                return (Describe(response), response.Status == AuthenticationStatus.Accepted);
-            }).ConfigureAwait(false));
+        Say(console, $"2. Blocking: await RequestAsync(\"{DemoUser}\") returns with the answer (the device accepts)");
+        results.Add(await RunStepAsync("2", "blocking", "accepted", async () =>
+            Describe(await authentication.RequestAsync(DemoUser, Options(consent, accept: true), cancellationToken).ConfigureAwait(false)))
+            .ConfigureAwait(false));
 
         // 3. Non-blocking: the call returns once sent; the callback gets the answer.
-        results.Add(await RunStepAsync(
-            "3. Non-blocking request",
-            "RequestAsync(selfId, callback)",
-            "rejected",
-            async () =>
-            {
-                var answered = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-                var cid = await authentication.RequestAsync(DemoUser, response => answered.TrySetResult(response), Options(consent, accept: false), cancellationToken)
-                    .ConfigureAwait(false);
-                Say(console, $"Sent {cid}; the call returned, the callback will get the answer");
-                var response = await answered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                return (Describe(response), response.Status == AuthenticationStatus.Rejected);
-            }).ConfigureAwait(false));
+        Say(console, $"3. Non-blocking: RequestAsync(\"{DemoUser}\", callback) returns once sent; the callback gets the answer (the device rejects)");
+        results.Add(await RunStepAsync("3", "non-blocking (callback)", "rejected", async () =>
+        {
+            var answered = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var cid = await authentication.RequestAsync(DemoUser, response => answered.TrySetResult(response), Options(consent, accept: false), cancellationToken)
+                .ConfigureAwait(false);
+            Say(console, $"   Sent {cid}; the call has returned");
+            return Describe(await answered.Task.WaitAsync(cancellationToken).ConfigureAwait(false));
+        }).ConfigureAwait(false));
 
         // 4. Asynchronous: the answer arrives at a subscription, matched by conversation id.
-        results.Add(await RunStepAsync(
-            "4. Asynchronous request",
-            "SendAsync + Subscribe",
-            "accepted",
-            async () =>
+        Say(console, $"4. Asynchronous: SendAsync(\"{DemoUser}\") returns the conversation id; the answer arrives at a subscription (the device accepts)");
+        results.Add(await RunStepAsync("4", "asynchronous (subscription)", "accepted", async () =>
+        {
+            var options = Options(consent, accept: true);
+            var answered = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var subscription = authentication.Subscribe(response =>
             {
-                var options = Options(consent, accept: true);
-                var answered = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-                using var subscription = authentication.Subscribe(response =>
+                if (response.ConversationId == options.ConversationId)
                 {
-                    if (response.ConversationId == options.ConversationId)
-                    {
-                        answered.TrySetResult(response);
-                    }
-                });
-                var cid = await authentication.SendAsync(DemoUser, options, cancellationToken).ConfigureAwait(false);
-                Say(console, $"Sent {cid}; the answer will arrive at the subscription");
-                var response = await answered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                return (Describe(response), response.Status == AuthenticationStatus.Accepted);
-            }).ConfigureAwait(false));
+                    answered.TrySetResult(response);
+                }
+            });
+            var cid = await authentication.SendAsync(DemoUser, options, cancellationToken).ConfigureAwait(false);
+            Say(console, $"   Sent {cid}; waiting at the subscription");
+            return Describe(await answered.Task.WaitAsync(cancellationToken).ConfigureAwait(false));
+        }).ConfigureAwait(false));
 
         console.Write(ResultTable(results));
         var failed = results.Where(static r => !r.AsShown).ToList();
@@ -168,7 +150,7 @@ internal static class DemoCommand
 
         foreach (var step in failed)
         {
-            await context.Error.WriteLineAsync($"{step.Step}: expected {step.Expected}, got {step.Outcome}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"Step {step.Step} ({step.How}): expected {step.Expected}, got {step.Outcome}").ConfigureAwait(false);
         }
 
         return ExitCodes.Failed;
@@ -211,10 +193,10 @@ internal static class DemoCommand
         };
     }
 
-    private static async Task<StepResult> RunStepAsync(string step, string how, string expected, Func<Task<(string Outcome, bool AsShown)>> run)
+    private static async Task<StepResult> RunStepAsync(string step, string how, string expected, Func<Task<string>> run)
     {
-        var (outcome, asShown) = await run().ConfigureAwait(false);
-        return new StepResult(step, how, expected, outcome, asShown);
+        var outcome = await run().ConfigureAwait(false);
+        return new StepResult(step, how, expected, outcome, outcome == expected);
     }
 
     private static string Describe(AuthenticationResponse response) =>
@@ -225,7 +207,7 @@ internal static class DemoCommand
     private static Table ResultTable(IEnumerable<StepResult> results)
     {
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumn("Step").AddColumn("Calling style").AddColumn("Expected").AddColumn("Outcome").AddColumn("");
+            .AddColumn("#").AddColumn("Request").AddColumn("Expected").AddColumn("Outcome").AddColumn("");
         foreach (var r in results)
         {
             table.AddRow(

@@ -35,7 +35,7 @@ internal static class UserCommands
             }
         });
         var server = CommonOptions.Server($"The network to register on. [default: {CommonOptions.DefaultServer}]");
-        var json = CommonOptions.Json("Print the new user as JSON: {\"id\",\"device_id\",\"server\"}.");
+        var json = CommonOptions.Json("Print the new user as JSON: {\"id\",\"device_id\",\"recovery_secret\",\"server\"}.");
         var create = new Command("create", "Register a new user with a device on this machine (the default user from now on).")
         {
             id, server, json,
@@ -120,14 +120,21 @@ internal static class UserCommands
         await using (device.ConfigureAwait(false))
         {
             home.SaveUser(new UserProfile(device.SelfId, device.DeviceId, storageKey, server.ToString(), storage));
+            var recoveryKey = device.ExportRecoveryKey();
             if (json)
             {
-                JsonOutput.Write(context.Output, new UserOutput(device.SelfId, device.DeviceId, server.ToString()), OutputJson.Default.UserOutput);
+                JsonOutput.Write(
+                    context.Output, new UserOutput(device.SelfId, device.DeviceId, recoveryKey, server.ToString()), OutputJson.Default.UserOutput);
             }
             else
             {
                 context.Console.MarkupLine($"[green]Created user[/] [bold]{Markup.Escape(device.SelfId)}[/] (device {Markup.Escape(device.DeviceId)}) on {Markup.Escape(server.ToString())}");
-                context.Console.MarkupLine($"Its device is kept in {Markup.Escape(storage)}; it is the default user from now on.");
+
+                // A plain line, never wrapped, so that it can be copied whole.
+                await context.Output.WriteLineAsync($"Recovery key  {recoveryKey}").ConfigureAwait(false);
+                await context.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                context.Console.MarkupLine("[yellow]Write the recovery key down and keep it offline:[/] it takes the identity back if this device is lost.");
+                context.Console.MarkupLine($"The device is kept in {Markup.Escape(storage)}; it is the default user from now on.");
             }
         }
 
@@ -181,16 +188,30 @@ internal static class UserCommands
                 }
 
                 var accept = decision ?? await AskAsync(console, cancellationToken).ConfigureAwait(false);
-                if (accept)
+                string answer;
+                try
                 {
-                    await request.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                    if (accept)
+                    {
+                        await request.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await request.RejectAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    answer = accept ? "accepted" : "rejected";
                 }
-                else
+                catch (Exception ex) when (ex is RequestExpiredException or RequestAlreadyAnsweredException)
                 {
-                    await request.RejectAsync(cancellationToken).ConfigureAwait(false);
+                    // The person was too slow, or another answer won: say so and wait for the next request.
+                    answer = ex is RequestExpiredException ? "expired" : "already answered";
+                    if (!json)
+                    {
+                        console.MarkupLine($"[yellow]{Markup.Escape(ex.Message)}[/]");
+                    }
                 }
 
-                var answer = accept ? "accepted" : "rejected";
                 if (json)
                 {
                     JsonOutput.Write(
@@ -198,7 +219,7 @@ internal static class UserCommands
                         new AnswerOutput(request.AppId, request.AppName, request.Description, request.BindingMessage, request.ExpiresAt, answer),
                         OutputJson.Default.AnswerOutput);
                 }
-                else
+                else if (answer is "accepted" or "rejected")
                 {
                     console.MarkupLine(accept ? "[green]Accepted.[/]" : "[red]Rejected.[/]");
                 }

@@ -26,7 +26,7 @@ internal sealed record ServeOutput(
 internal sealed record AppOutput(string Id, string Name, string Secret, string RecoverySecret, string Server);
 
 /// <summary><c>user create --json</c>: the new user.</summary>
-internal sealed record UserOutput(string Id, string DeviceId, string Server);
+internal sealed record UserOutput(string Id, string DeviceId, string RecoverySecret, string Server);
 
 /// <summary><c>user connect --json</c>: the connection made.</summary>
 internal sealed record ConnectOutput(string User, string App);

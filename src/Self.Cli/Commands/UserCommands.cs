@@ -184,7 +184,7 @@ internal static class UserCommands
             {
                 if (!json)
                 {
-                    console.Write(Describe(request));
+                    console.Write(Describe(request, context.TimeProvider.GetUtcNow()));
                 }
 
                 var accept = decision ?? await AskAsync(console, cancellationToken).ConfigureAwait(false);
@@ -238,14 +238,17 @@ internal static class UserCommands
         return ExitCodes.Ok;
     }
 
-    private static Table Describe(IncomingRequest request)
+    private static Table Describe(IncomingRequest request, DateTimeOffset now)
     {
+        var left = request.ExpiresAt - now;
+        var expires = request.ExpiresAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture)
+            + (left > TimeSpan.Zero ? $" (in {Durations.Format(TimeSpan.FromSeconds(Math.Ceiling(left.TotalSeconds)))})" : " (expired)");
         var table = new Table().Border(TableBorder.Rounded).HideHeaders().AddColumn("field").AddColumn("value");
         table.Title = new TableTitle("Authentication request");
         table.AddRow(new Text("App"), new Text(request.AppName is { } name ? $"{name} ({request.AppId})" : request.AppId));
         table.AddRow(new Text("Why"), new Text(request.Description ?? "-"));
         table.AddRow(new Text("Binding message"), new Text(request.BindingMessage ?? "-"));
-        table.AddRow(new Text("Expires"), new Text(request.ExpiresAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture)));
+        table.AddRow(new Text("Expires"), new Text(expires));
         return table;
     }
 
@@ -266,6 +269,9 @@ internal static class UserCommands
         StorageKey = storageKey,
         TimeProvider = context.TimeProvider,
         LoggerFactory = context.LoggerFactory,
+
+        // A person is waiting at the terminal: say the network is down after a short while.
+        MaxRetries = 2,
     };
 
     private static Task<SelfDevice> OpenAsync(CliContext context, UserProfile user, Uri? server, CancellationToken cancellationToken) =>

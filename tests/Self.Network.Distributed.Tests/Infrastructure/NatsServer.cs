@@ -39,8 +39,17 @@ public sealed class NatsServer : IAsyncDisposable
             return new NatsServer(external, null, null, 0);
         }
 
-        var executable = Network.FindExecutable("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server")
-            ?? throw new InvalidOperationException(MissingPackage);
+        return await StartAsync(Network.FindExecutable("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"), maxPayload);
+    }
+
+    /// <summary>Starts <paramref name="executable"/> (a nats-server binary).</summary>
+    public static async Task<NatsServer> StartAsync(string? executable, string? maxPayload)
+    {
+        if (executable is null || !File.Exists(executable))
+        {
+            throw new InvalidOperationException(MissingPackage);
+        }
+
         var directory = Path.Combine(Path.GetTempPath(), "self-nats-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         var port = Network.FreePort();

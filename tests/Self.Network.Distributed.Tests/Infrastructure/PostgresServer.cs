@@ -27,15 +27,22 @@ public sealed class PostgresServer : IAsyncDisposable
 
     public string ConnectionString { get; }
 
-    public static async Task<PostgresServer> StartAsync()
+    public static Task<PostgresServer> StartAsync()
     {
         var external = Environment.GetEnvironmentVariable("SELF_TEST_POSTGRES");
-        if (!string.IsNullOrWhiteSpace(external))
+        return string.IsNullOrWhiteSpace(external)
+            ? StartAsync(Environment.GetEnvironmentVariable("SELF_TEST_POSTGRES_BIN") ?? FindBinDirectory())
+            : Task.FromResult(new PostgresServer(external, null, null, null));
+    }
+
+    /// <summary>Starts a cluster with the binaries in <paramref name="bin"/> (initdb, postgres, pg_ctl).</summary>
+    public static async Task<PostgresServer> StartAsync(string? bin)
+    {
+        if (string.IsNullOrWhiteSpace(bin) || !File.Exists(Path.Combine(bin, "initdb")) || !File.Exists(Path.Combine(bin, "postgres")))
         {
-            return new PostgresServer(external, null, null, null);
+            throw new InvalidOperationException(MissingPackage);
         }
 
-        var bin = FindBinDirectory() ?? throw new InvalidOperationException(MissingPackage);
         var dataDirectory = Path.Combine(Path.GetTempPath(), "self-pg-" + Guid.NewGuid().ToString("N"));
         await RunAsServiceUserAsync(bin, "initdb", "-D", dataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync");
 
@@ -99,12 +106,6 @@ public sealed class PostgresServer : IAsyncDisposable
 
     private static string? FindBinDirectory()
     {
-        var configured = Environment.GetEnvironmentVariable("SELF_TEST_POSTGRES_BIN");
-        if (!string.IsNullOrWhiteSpace(configured))
-        {
-            return configured;
-        }
-
         const string root = "/usr/lib/postgresql";
         if (!Directory.Exists(root))
         {

@@ -55,7 +55,7 @@ public static class Durations
 
                 total = checked(total + part);
             }
-            catch (OverflowException)
+            catch (Exception ex) when (ex is OverflowException or ArgumentOutOfRangeException)
             {
                 return false;
             }

@@ -180,7 +180,7 @@ internal static class UserCommands
         var answered = 0;
         try
         {
-            await foreach (var request in device.Requests.WithCancellation(cancellationToken).ConfigureAwait(false))
+            await foreach (var request in device.ReadRequestsAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (!json)
                 {
@@ -216,7 +216,7 @@ internal static class UserCommands
                 {
                     JsonOutput.Write(
                         context.Output,
-                        new AnswerOutput(request.AppId, request.AppName, request.Description, request.BindingMessage, request.ExpiresAt, answer),
+                        new AnswerOutput(request.ConversationId, request.AppId, request.AppName, request.Description, request.BindingMessage, request.ExpiresAt, answer),
                         OutputJson.Default.AnswerOutput);
                 }
                 else if (answer is "accepted" or "rejected")

@@ -33,6 +33,7 @@ internal sealed record ConnectOutput(string User, string App);
 
 /// <summary><c>user listen --json</c>: one request and how it was answered.</summary>
 internal sealed record AnswerOutput(
+    string Cid,
     string AppId,
     string? AppName,
     string? Description,

@@ -109,7 +109,7 @@ public sealed class AuthCommandTests(NetworkFixture network) : IDisposable
     public async Task AuthRequest_Async_PrintsTheCidAtOnceThenTheOutcome()
     {
         var (appId, selfId) = await ConnectedPairAsync();
-        var listen = _cli.Start(CancellationToken.None, "user", "listen", "--user", selfId, "--accept", "--count", "1");
+        var listen = _cli.Start(CancellationToken.None, "user", "listen", "--user", selfId, "--accept", "--count", "1", "--json");
 
         var result = await _cli.RunAsync("auth", "request", selfId, "--app", appId, "--async", "--expiry", "45s", "--json");
 
@@ -120,7 +120,9 @@ public sealed class AuthCommandTests(NetworkFixture network) : IDisposable
         Assert.True(Guid.TryParse(cid, out _));
         Assert.Equal(cid, lines[1].GetProperty("cid").GetString());
         Assert.Equal("accepted", lines[1].GetProperty("status").GetString());
-        Assert.True((await listen.Completion.WaitAsync(Patience)).ExitCode == 0);
+        var listened = await listen.Completion.WaitAsync(Patience);
+        Assert.True(listened.ExitCode == 0, listened.ToString());
+        Assert.Equal(cid, listened.JsonLines().Single().GetProperty("cid").GetString());
     }
 
     [Fact]

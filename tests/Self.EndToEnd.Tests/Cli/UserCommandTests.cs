@@ -80,6 +80,27 @@ public sealed class UserCommandTests(NetworkFixture network) : IDisposable
         Assert.Contains("self user create", result.Error);
     }
 
+    [Fact]
+    public async Task UserListen_CtrlC_StopsAndExitsZero()
+    {
+        var selfId = await _cli.CreateUserAsync(network);
+        using var stop = new CancellationTokenSource();
+        var listen = _cli.Start(stop.Token, "user", "listen", "--accept");
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            while (!listen.ConsoleText.Contains($"Listening for requests to {selfId}", StringComparison.Ordinal) && !listen.Completion.IsCompleted)
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        await stop.CancelAsync();
+
+        var result = await listen.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(string.Empty, result.Error);
+    }
+
     private SelfRestClient RestAs(string appId)
     {
         var profile = _cli.Home.LoadApp(appId);

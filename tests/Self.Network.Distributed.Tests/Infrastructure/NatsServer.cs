@@ -4,8 +4,8 @@ namespace Self.Network.Distributed.Tests.Infrastructure;
 
 /// <summary>
 /// A throw-away nats-server with JetStream for the tests, on a free 127.0.0.1 port with its store in a temp folder.
-/// It can be killed and started again on the same port and store (to test reconnects and durability).
-/// <c>SELF_TEST_NATS_URL</c> points the tests at a running server instead (the restart tests then cannot run).
+/// One the tests started can be killed and started again on the same port and store (to test reconnects and
+/// durability). <c>SELF_TEST_NATS_URL</c> points the shared server at a running one instead.
 /// </summary>
 public sealed class NatsServer : IAsyncDisposable
 {
@@ -30,17 +30,19 @@ public sealed class NatsServer : IAsyncDisposable
 
     public bool CanRestart => _executable is not null;
 
-    /// <summary>Starts a server; <paramref name="maxPayload"/> null keeps nats-server's default (1 MB).</summary>
-    public static async Task<NatsServer> StartAsync(string? maxPayload = "2MB")
+    /// <summary>The server the tests share: a running one named by <c>SELF_TEST_NATS_URL</c>, or one of their own.</summary>
+    public static Task<NatsServer> StartSharedAsync()
     {
         var external = Environment.GetEnvironmentVariable("SELF_TEST_NATS_URL");
-        if (!string.IsNullOrWhiteSpace(external) && maxPayload is not null)
-        {
-            return new NatsServer(external, null, null, 0);
-        }
-
-        return await StartAsync(Network.FindExecutable("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"), maxPayload);
+        return string.IsNullOrWhiteSpace(external) ? StartAsync() : Task.FromResult(new NatsServer(external, null, null, 0));
     }
+
+    /// <summary>
+    /// Starts a server process of the caller's own (one it may kill); <paramref name="maxPayload"/> null keeps
+    /// nats-server's default (1 MB).
+    /// </summary>
+    public static Task<NatsServer> StartAsync(string? maxPayload = "2MB") =>
+        StartAsync(Network.FindExecutable("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"), maxPayload);
 
     /// <summary>Starts <paramref name="executable"/> (a nats-server binary).</summary>
     public static async Task<NatsServer> StartAsync(string? executable, string? maxPayload)
@@ -86,7 +88,7 @@ public sealed class NatsServer : IAsyncDisposable
     {
         if (!CanRestart)
         {
-            throw new InvalidOperationException("This test needs a nats-server of its own; unset SELF_TEST_NATS_URL.");
+            throw new InvalidOperationException("Only a nats-server the tests started can be killed.");
         }
 
         if (_process is not null)

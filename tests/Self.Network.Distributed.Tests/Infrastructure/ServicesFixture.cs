@@ -21,7 +21,7 @@ public sealed class ServicesFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var postgres = PostgresServer.StartAsync();
-        var nats = NatsServer.StartAsync();
+        var nats = NatsServer.StartSharedAsync();
         try
         {
             await Task.WhenAll(postgres, nats);

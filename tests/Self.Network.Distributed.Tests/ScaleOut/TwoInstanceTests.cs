@@ -178,20 +178,25 @@ public sealed class TwoInstanceTests(ServicesFixture services) : IAsyncLifetime
     [Fact]
     public async Task NatsServerKilledAndRestarted_InstancesReconnectAndDeliverLiveAgain()
     {
-        var app = await TestIdentity.CreateAppAsync(A.Http, AdminToken);
-        var user = await TestIdentity.RegisterUserAsync(A.Http);
-        await user.ConnectAsync(A.Http, app.Id);
-        await using var userOnB = await TestSocket.LoginAsync(B.MessagingUri, user);
-        await using var appOnA = await TestSocket.LoginAsync(A.MessagingUri, app);
+        // A NATS server of this test's own, since it is killed; two more instances on it.
+        await using var server = await NatsServer.StartAsync();
+        var inboxes = _inboxes with { Url = server.Url };
+        await using var c = await NetworkInstance.StartAsync(_registry, inboxes, AdminToken);
+        await using var d = await NetworkInstance.StartAsync(_registry, inboxes, AdminToken);
+        var app = await TestIdentity.CreateAppAsync(c.Http, AdminToken);
+        var user = await TestIdentity.RegisterUserAsync(c.Http);
+        await user.ConnectAsync(c.Http, app.Id);
+        await using var userOnD = await TestSocket.LoginAsync(d.MessagingUri, user);
+        await using var appOnC = await TestSocket.LoginAsync(c.MessagingUri, app);
 
-        await services.Nats.KillAndRestartAsync();
-        await WaitUntilConnectedAsync(A);
-        await WaitUntilConnectedAsync(B);
+        await server.KillAndRestartAsync();
+        await WaitUntilConnectedAsync(c);
+        await WaitUntilConnectedAsync(d);
 
         var sent = RelayTestData.Message(app, user, text: "after the restart");
-        await appOnA.SendAsync(sent);
-        Assert.Equal(NotificationFrame.Ack(sent.Id), await appOnA.ReceiveNotificationAsync());
-        Assert.Equal("after the restart", RelayTestData.Text(await userOnB.ReceiveMessageAsync()));
+        await appOnC.SendAsync(sent);
+        Assert.Equal(NotificationFrame.Ack(sent.Id), await appOnC.ReceiveNotificationAsync());
+        Assert.Equal("after the restart", RelayTestData.Text(await userOnD.ReceiveMessageAsync()));
     }
 
     private static async Task WaitUntilConnectedAsync(NetworkInstance instance)

@@ -82,11 +82,12 @@ public sealed class NatsInboxNotifierTests(ServicesFixture services) : IAsyncLif
     [Fact]
     public async Task NatsConnection_Reopened_EverySubscriberIsToldToReadItsInboxAgain()
     {
-        var a = await StartAsync();
+        await using var server = await NatsServer.StartAsync();
+        var a = await StartAsync(server.Url);
         var reread = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var subscription = a.Subscribe("84099724068:1", offset => reread.TrySetResult(offset));
 
-        await services.Nats.KillAndRestartAsync();
+        await server.KillAndRestartAsync();
 
         Assert.Equal(0, await reread.Task.WaitAsync(TimeSpan.FromSeconds(60)));
     }
@@ -99,9 +100,9 @@ public sealed class NatsInboxNotifierTests(ServicesFixture services) : IAsyncLif
         Assert.Contains("NotifySubjectPrefix", error.Message, StringComparison.Ordinal);
     }
 
-    private async Task<NatsInboxNotifier> StartAsync()
+    private async Task<NatsInboxNotifier> StartAsync(string? url = null)
     {
-        var connection = new SelfNatsConnection(_options);
+        var connection = new SelfNatsConnection(_options with { Url = url ?? _options.Url });
         _owned.Add(connection);
         var notifier = new NatsInboxNotifier(connection);
         _owned.Add(notifier);

@@ -173,10 +173,12 @@ public sealed class NatsInboxStoreTests(ServicesFixture services) : IAsyncLifeti
     [Fact]
     public async Task AppendAsync_AckedThenNatsServerKilled_MessageIsThereAfterTheRestart()
     {
-        var store = Store();
+        await using var server = await NatsServer.StartAsync();
+        await using var connection = new SelfNatsConnection(_options with { Url = server.Url });
+        var store = new NatsInboxStore(connection);
         var offset = await store.AppendAsync("84099724068:1", 42, new byte[] { 4, 2 });
 
-        await services.Nats.KillAndRestartAsync();
+        await server.KillAndRestartAsync();
 
         var read = await EventuallyAsync(() => store.ReadAsync("84099724068:1", 0, 10).AsTask());
         var message = Assert.Single(read);

@@ -126,6 +126,24 @@ public sealed class NatsInboxStoreTests(ServicesFixture services) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task InitializeAsync_SixInstancesStartingTogether_AllSucceedOnOneStream()
+    {
+        var stores = Enumerable.Range(0, 6).Select(_ => Store()).ToList();
+
+        await Task.WhenAll(stores.Select(static s => Task.Run(() => s.InitializeAsync().AsTask())));
+
+        var offset = await stores[0].AppendAsync("84099724068:1", 1, new byte[] { 1 });
+        Assert.Equal([offset], (await stores[5].ReadAsync("84099724068:1", 0, 10)).Select(static m => m.Offset));
+        var names = new List<string>();
+        await foreach (var name in Connection().JetStream.ListStreamNamesAsync())
+        {
+            names.Add(name);
+        }
+
+        Assert.Single(names, n => n == _options.StreamName);
+    }
+
+    [Fact]
     public async Task PruneAsync_ExpiredMessagesBehindANewerOne_AreDeletedToo()
     {
         var store = Store();

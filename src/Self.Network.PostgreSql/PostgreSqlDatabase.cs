@@ -31,7 +31,7 @@ public sealed class PostgreSqlDatabase : IStorageInitializer, IAsyncDisposable
         builder.ConnectionStringBuilder.ApplicationName ??= "self-network";
         if (loggerFactory is not null)
         {
-            builder.UseLoggerFactory(loggerFactory);
+            builder.UseLoggerFactory(options.LogCommands ? loggerFactory : new QuietLoggerFactory(loggerFactory));
         }
 
         _dataSource = builder.Build();

@@ -20,6 +20,12 @@ public sealed partial record SelfPostgreSqlOptions
     /// </summary>
     public string Schema { get; init; } = DefaultSchema;
 
+    /// <summary>
+    /// Let Npgsql log every command it runs (at Information). Off by default: only its warnings and errors reach the
+    /// log. Parameter values are never logged either way.
+    /// </summary>
+    public bool LogCommands { get; init; }
+
     /// <summary>Checks the settings and throws <see cref="ArgumentException"/> naming the first one to fix.</summary>
     public void Validate()
     {

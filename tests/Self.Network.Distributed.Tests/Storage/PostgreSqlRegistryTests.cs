@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Self.Network.Distributed.Tests.Infrastructure;
 using Self.Network.PostgreSql;
@@ -126,6 +127,20 @@ public sealed class PostgreSqlRegistryTests(ServicesFixture services) : IAsyncLi
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Logging_NpgsqlCommands_ReachTheLogOnlyWhenAskedFor(bool logCommands)
+    {
+        using var loggers = new RecordingLoggerFactory();
+        await using var database = new PostgreSqlDatabase(_options with { LogCommands = logCommands }, loggers);
+
+        await new PostgreSqlDeviceStore(database).ActivateAsync("84099724068", "1", null);
+
+        Assert.Contains(loggers.Entries, static e => e.Category == typeof(PostgreSqlDatabase).FullName && e.Level == LogLevel.Information);
+        Assert.Equal(logCommands, loggers.Entries.Any(static e => e.Category.StartsWith("Npgsql", StringComparison.Ordinal) && e.Level < LogLevel.Warning));
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("Self")]
     [InlineData("1abc")]
@@ -161,4 +176,33 @@ public sealed class PostgreSqlRegistryTests(ServicesFixture services) : IAsyncLi
     }
 
     private static IdentityRecord User(string id) => new(id, IdentityType.Individual, null, null, DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+}
+
+/// <summary>Keeps every log entry (category, level) of every logger it makes.</summary>
+internal sealed class RecordingLoggerFactory : ILoggerFactory
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Category, LogLevel Level)> _entries = new();
+
+    public IReadOnlyCollection<(string Category, LogLevel Level)> Entries => _entries;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(RecordingLoggerFactory owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner._entries.Enqueue((category, logLevel));
+    }
 }

@@ -107,7 +107,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 }
 
-internal static class Network
+internal static class Machine
 {
     /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
     public static int FreePort()

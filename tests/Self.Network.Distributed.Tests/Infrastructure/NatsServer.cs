@@ -42,7 +42,7 @@ public sealed class NatsServer : IAsyncDisposable
     /// nats-server's default (1 MB).
     /// </summary>
     public static Task<NatsServer> StartAsync(string? maxPayload = "2MB") =>
-        StartAsync(Network.FindExecutable("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"), maxPayload);
+        StartAsync(Machine.FindExecutable("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"), maxPayload);
 
     /// <summary>Starts <paramref name="executable"/> (a nats-server binary).</summary>
     public static async Task<NatsServer> StartAsync(string? executable, string? maxPayload)
@@ -54,7 +54,7 @@ public sealed class NatsServer : IAsyncDisposable
 
         var directory = Path.Combine(Path.GetTempPath(), "self-nats-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
-        var port = Network.FreePort();
+        var port = Machine.FreePort();
         var config = $$"""
             listen: "127.0.0.1:{{port.ToString(CultureInfo.InvariantCulture)}}"
             {{(maxPayload is null ? string.Empty : "max_payload: " + maxPayload)}}
@@ -117,6 +117,6 @@ public sealed class NatsServer : IAsyncDisposable
     private async Task StartProcessAsync()
     {
         _process = ChildProcess.Start(_executable!, "-c", Path.Combine(_directory!, "nats.conf"));
-        await Network.WaitForListenerAsync(_port, _process, "nats-server");
+        await Machine.WaitForListenerAsync(_port, _process, "nats-server");
     }
 }

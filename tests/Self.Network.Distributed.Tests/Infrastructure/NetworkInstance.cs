@@ -18,9 +18,12 @@ public sealed class NetworkInstance : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private NetworkInstance(WebApplication app, Uri baseAddress)
+    private readonly string _dataDirectory;
+
+    private NetworkInstance(WebApplication app, Uri baseAddress, string dataDirectory)
     {
         _app = app;
+        _dataDirectory = dataDirectory;
         BaseAddress = baseAddress;
         MessagingUri = new UriBuilder(baseAddress) { Scheme = "ws", Path = "/v2/messaging" }.Uri;
         Http = new HttpClient { BaseAddress = baseAddress };
@@ -40,6 +43,7 @@ public sealed class NetworkInstance : IAsyncDisposable
     /// <param name="backendsFirst">Register the backends before <c>AddSelfNetwork</c> (true) or after it (false); both must work.</param>
     public static async Task<NetworkInstance> StartAsync(SelfPostgreSqlOptions registry, SelfNatsOptions inboxes, string adminToken, bool backendsFirst = false)
     {
+        var dataDirectory = TempDirectory.Create();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -50,7 +54,7 @@ public sealed class NetworkInstance : IAsyncDisposable
 
         builder.Services.AddSelfNetwork(o => o with
         {
-            DataDirectory = TempDirectory.Create(),
+            DataDirectory = dataDirectory,
             AdminToken = adminToken,
             RateLimits = new RateLimitOptions { IdentitiesPerClient = 100_000, MessagesPerRecipient = 100_000 },
         });
@@ -68,11 +72,12 @@ public sealed class NetworkInstance : IAsyncDisposable
         catch
         {
             await app.DisposeAsync();
+            Directory.Delete(dataDirectory, recursive: true);
             throw;
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new NetworkInstance(app, new Uri(address));
+        return new NetworkInstance(app, new Uri(address), dataDirectory);
     }
 
     public async ValueTask DisposeAsync()
@@ -80,6 +85,7 @@ public sealed class NetworkInstance : IAsyncDisposable
         Http.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Directory.Delete(_dataDirectory, recursive: true);
     }
 
     private static void AddBackends(IServiceCollection services, SelfPostgreSqlOptions registry, SelfNatsOptions inboxes)

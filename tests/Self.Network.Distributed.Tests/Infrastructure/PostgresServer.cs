@@ -46,7 +46,7 @@ public sealed class PostgresServer : IAsyncDisposable
         var dataDirectory = Path.Combine(Path.GetTempPath(), "self-pg-" + Guid.NewGuid().ToString("N"));
         await RunAsServiceUserAsync(bin, "initdb", "-D", dataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync");
 
-        var port = Network.FreePort();
+        var port = Machine.FreePort();
         var process = StartAsServiceUser(
             bin,
             "postgres",
@@ -66,7 +66,7 @@ public sealed class PostgresServer : IAsyncDisposable
         var server = new PostgresServer(connectionString, process, dataDirectory, bin);
         try
         {
-            await Network.WaitForListenerAsync(port, process, "postgres");
+            await Machine.WaitForListenerAsync(port, process, "postgres");
             await WaitUntilAcceptingAsync(connectionString, process);
             return server;
         }
@@ -131,7 +131,7 @@ public sealed class PostgresServer : IAsyncDisposable
             : ChildProcess.Start(Path.Combine(bin, tool), arguments);
 
     private static string RunUser() =>
-        Network.FindExecutable("runuser", "/usr/sbin/runuser", "/sbin/runuser")
+        Machine.FindExecutable("runuser", "/usr/sbin/runuser", "/sbin/runuser")
         ?? throw new InvalidOperationException("PostgreSQL refuses to run as root and 'runuser' (Debian package util-linux) is missing.");
 
     private static async Task WaitUntilAcceptingAsync(string connectionString, ChildProcess process)

@@ -111,6 +111,15 @@ public sealed class NatsInboxStoreTests(ServicesFixture services) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task InitializeAsync_NoNatsServerListening_FailsInsteadOfWaiting()
+    {
+        await using var connection = new SelfNatsConnection(_options with { Url = $"nats://127.0.0.1:{Machine.FreePort()}" });
+        var store = new NatsInboxStore(connection);
+
+        await Assert.ThrowsAsync<NATS.Client.Core.NatsException>(() => store.InitializeAsync().AsTask());
+    }
+
+    [Fact]
     public async Task InitializeAsync_ByEveryInstance_KeepsOneStreamWithTheRetentionAsMaxAge()
     {
         var network = new SelfNetworkOptions { InboxRetention = TimeSpan.FromDays(3) };

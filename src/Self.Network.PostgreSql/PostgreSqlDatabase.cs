@@ -77,7 +77,10 @@ public sealed class PostgreSqlDatabase : IStorageInitializer, IAsyncDisposable
         _initGate.Dispose();
     }
 
-    /// <summary>Runs one statement outside any transaction (PostgreSQL commits it on its own).</summary>
+    /// <summary>
+    /// A command for one statement outside any explicit transaction (PostgreSQL commits it on its own); it borrows a
+    /// pooled connection when it runs and returns it when disposed.
+    /// </summary>
     internal async ValueTask<NpgsqlCommand> CommandAsync(string sql, CancellationToken cancellationToken)
     {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,34 @@
+namespace Self.EndToEnd.Bench;
+
+/// <summary>Rewrites this benchmark's section of docs/performance.md and leaves the rest of the page alone.</summary>
+internal static class PerformanceDoc
+{
+    private const string Start = "<!-- end-to-end bench: start -->";
+    private const string End = "<!-- end-to-end bench: end -->";
+
+    public static void WriteSection(string section)
+    {
+        var path = Locate();
+        var text = File.Exists(path) ? File.ReadAllText(path) : "# Performance\n\n";
+        var block = $"{Start}\n{section.TrimEnd()}\n{End}";
+        var from = text.IndexOf(Start, StringComparison.Ordinal);
+        var to = text.IndexOf(End, StringComparison.Ordinal);
+        text = from >= 0 && to > from
+            ? text[..from] + block + text[(to + End.Length)..]
+            : text.TrimEnd() + "\n\n" + block + "\n";
+        File.WriteAllText(path, text);
+    }
+
+    private static string Locate()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Self.slnx")))
+            {
+                return Path.Combine(dir.FullName, "docs", "performance.md");
+            }
+        }
+
+        throw new DirectoryNotFoundException("run the benchmark from inside the checkout (Self.slnx not found above the current folder)");
+    }
+}

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using Self.Device;
+using Self.Sdk;
+using Self.Sdk.Apps;
+using Self.Sdk.Authentication;
+
+namespace Self.EndToEnd.Bench;
+
+/// <summary>
+/// Real authentication round trips: app SDK → network → device → network → app, with real signatures, Olm sessions and
+/// durable storage on both ends, over real sockets on 127.0.0.1.
+/// </summary>
+internal sealed class RoundTrips : IAsyncDisposable
+{
+    private readonly List<SelfClient> _clients = [];
+    private readonly List<SelfDevice> _devices = [];
+    private readonly string _folder;
+    private long _next;
+
+    private RoundTrips(string folder) => _folder = folder;
+
+    public IReadOnlyList<string> Users => [.. _devices.Select(d => d.SelfId)];
+
+    public static async Task<RoundTrips> SetUpAsync(ServerProcess server, string folder, int apps, int devices, Action<string> progress)
+    {
+        var bench = new RoundTrips(folder);
+        var created = new List<CreatedApp>();
+        for (var i = 0; i < apps; i++)
+        {
+            var app = await SelfApps.CreateAsync(server.ApiUrl, ServerProcess.AdminToken, $"Bench app {i + 1}");
+            created.Add(app);
+            var client = new SelfClient(new SelfClientOptions
+            {
+                AppId = app.AppId,
+                AppSecret = app.Secret,
+                StorageKey = "bench-app-storage-key",
+                StorageDirectory = Path.Combine(folder, "app-" + i),
+                ApiUrl = server.ApiUrl,
+                MessagingUrl = server.MessagingUrl,
+                DefaultExpiry = TimeSpan.FromMinutes(2),
+            });
+            await client.StartAsync();
+            bench._clients.Add(client);
+        }
+
+        var done = 0;
+        using var gate = new SemaphoreSlim(8);
+        var tasks = Enumerable.Range(0, devices).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var device = await SelfDevice.RegisterAsync(new SelfDeviceOptions
+                {
+                    ServerUrl = server.ApiUrl,
+                    MessagingUrl = server.MessagingUrl,
+                    StorageDirectory = Path.Combine(folder, "device-" + i),
+                    StorageKey = "bench-device-storage-key",
+                    ConsentPolicy = ConsentPolicies.AlwaysAccept,
+                });
+                foreach (var app in created)
+                {
+                    await device.ConnectAsync(app.AppId);
+                }
+
+                lock (bench._devices)
+                {
+                    bench._devices.Add(device);
+                }
+
+                var n = Interlocked.Increment(ref done);
+                if (n % 10 == 0 || n == devices)
+                {
+                    progress($"devices registered and connected: {n}/{devices}");
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        });
+        await Task.WhenAll(tasks);
+        return bench;
+    }
+
+    /// <summary>One request, round robin over the users and the apps; returns how long it took or throws.</summary>
+    public async Task<AuthenticationResponse> OneAsync()
+    {
+        var n = Interlocked.Increment(ref _next);
+        var client = _clients[(int)(n % _clients.Count)];
+        var user = _devices[(int)(n / _clients.Count % _devices.Count)].SelfId;
+        return await client.Authentication.RequestAsync(user);
+    }
+
+    /// <summary>Closed loop: <paramref name="concurrency"/> callers, each sending its next request when the last one ends.</summary>
+    public async Task<LatencySummary> ClosedLoopAsync(int concurrency, TimeSpan duration, Action<string> progress)
+    {
+        var recorder = new LatencyRecorder();
+        var watch = Stopwatch.StartNew();
+        using var ticker = Ticker(recorder, watch, progress);
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+        {
+            while (watch.Elapsed < duration)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await MeasureAsync(recorder, started);
+            }
+        }));
+        return recorder.Summarize(watch.Elapsed);
+    }
+
+    /// <summary>
+    /// Open loop: requests start on a fixed schedule of <paramref name="rate"/> per second whatever the answers do;
+    /// latency counts from the scheduled start, so queueing is not hidden (no coordinated omission).
+    /// </summary>
+    public async Task<LatencySummary> OpenLoopAsync(int rate, TimeSpan duration, Action<string> progress)
+    {
+        var recorder = new LatencyRecorder();
+        var watch = Stopwatch.StartNew();
+        using var ticker = Ticker(recorder, watch, progress);
+        var total = (int)(rate * duration.TotalSeconds);
+        var inFlight = new List<Task>(total);
+        var origin = Stopwatch.GetTimestamp();
+        for (var i = 0; i < total; i++)
+        {
+            var scheduled = origin + (long)(i * (double)Stopwatch.Frequency / rate);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), scheduled);
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait);
+            }
+
+            inFlight.Add(MeasureAsync(recorder, scheduled));
+        }
+
+        await Task.WhenAll(inFlight);
+        return recorder.Summarize(watch.Elapsed);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        foreach (var device in _devices)
+        {
+            await device.DisposeAsync();
+        }
+    }
+
+    private async Task MeasureAsync(LatencyRecorder recorder, long started)
+    {
+        try
+        {
+            var response = await OneAsync();
+            if (response.Accepted)
+            {
+                recorder.Record(Stopwatch.GetElapsedTime(started));
+            }
+            else
+            {
+                recorder.Fail(response.Status.ToString());
+            }
+        }
+        catch (Exception ex)
+        {
+            recorder.Fail(ex.GetType().Name);
+        }
+    }
+
+    private static Timer Ticker(LatencyRecorder recorder, Stopwatch watch, Action<string> progress) =>
+        new(_ => progress($"  {watch.Elapsed.TotalSeconds,5:F0} s: {recorder.Completed} completed, {recorder.Errors} errors"), null, 5000, 5000);
+}

@@ -126,7 +126,8 @@ public sealed class SelfEndpoint : IAsyncDisposable
             _connection.Connected += (_, e) => Connected?.Invoke(this, e);
             _connection.Disconnected += (_, e) => Disconnected?.Invoke(this, e);
 
-            messenger = new SecureMessenger(Address, _store, Rest, Directory, _connection, time, _loggers.CreateLogger<SecureMessenger>());
+            messenger = new SecureMessenger(
+                Address, _store, Rest, Directory, _connection, time, _loggers.CreateLogger<SecureMessenger>(), _options.DeviceListMaxAge);
             await messenger.InitializeAsync(_options.SigningKey, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {

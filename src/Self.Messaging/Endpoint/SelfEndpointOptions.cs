@@ -55,6 +55,12 @@ public sealed record SelfEndpointOptions
     /// <summary>How long a fetched key history is used before it is fetched again.</summary>
     public TimeSpan HistoryMaxAge { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a recipient's device list is reused before it is fetched again; a failed send always drops it. Zero
+    /// fetches it for every message.
+    /// </summary>
+    public TimeSpan DeviceListMaxAge { get; init; } = SecureMessenger.DefaultDeviceListMaxAge;
+
     /// <summary>Optional hook to adjust the websocket before each connection.</summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
 }

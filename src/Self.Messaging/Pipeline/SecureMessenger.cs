@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Net;
 using System.Security.Cryptography;
@@ -34,6 +35,9 @@ public sealed class SecureMessenger
     /// <summary>At most this many received messages are held while nobody subscribes; older ones are dropped.</summary>
     public const int MaxUndelivered = 10_000;
 
+    /// <summary>How long a recipient's device list is reused before it is fetched again (unless a send fails first).</summary>
+    public static readonly TimeSpan DefaultDeviceListMaxAge = TimeSpan.FromSeconds(30);
+
     private static readonly TimeSpan JtiRetention = TimeSpan.FromDays(30);
 
     private readonly Address _self;
@@ -44,6 +48,11 @@ public sealed class SecureMessenger
     private readonly MessagingConnection _connection;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly TimeSpan _deviceListMaxAge;
+
+    // Device lists per recipient: one GET /devices (a signed token, a verification and a lookup on the server) per
+    // message was the largest cost of a request after the cryptography. Dropped whenever a send to that recipient fails.
+    private readonly ConcurrentDictionary<string, (IReadOnlyList<string> Devices, DateTimeOffset Until)> _deviceLists = new(StringComparer.Ordinal);
 
     // Guards the account, the sessions and every store write that exports them, so that a later export is never
     // overwritten by an earlier one.
@@ -61,7 +70,7 @@ public sealed class SecureMessenger
     /// <summary>Creates the pipeline; call <see cref="InitializeAsync"/> before the connection connects.</summary>
     public SecureMessenger(
         Address self, ClientStore store, SelfRestClient rest, IdentityDirectory directory, MessagingConnection connection,
-        TimeProvider? timeProvider = null, ILogger? logger = null)
+        TimeProvider? timeProvider = null, ILogger? logger = null, TimeSpan? deviceListMaxAge = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(rest);
@@ -75,6 +84,7 @@ public sealed class SecureMessenger
         _connection = connection;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
+        _deviceListMaxAge = deviceListMaxAge ?? DefaultDeviceListMaxAge;
     }
 
     /// <summary>This endpoint's address.</summary>
@@ -184,6 +194,29 @@ public sealed class SecureMessenger
         ArgumentNullException.ThrowIfNull(message);
         _ = Account;
 
+        try
+        {
+            await SendToDevicesAsync(recipientId, message, subtype, priority, messageType, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Whatever went wrong (a device revoked, the user disconnected), the next send asks the network again.
+            _deviceLists.TryRemove(recipientId, out _);
+            throw;
+        }
+    }
+
+    /// <summary>Forgets the cached device list of <paramref name="recipientId"/>, so the next send fetches it again.</summary>
+    public void ForgetDevices(string recipientId) => _deviceLists.TryRemove(recipientId, out _);
+
+    private async Task<IReadOnlyList<string>> DevicesAsync(string recipientId, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (_deviceListMaxAge > TimeSpan.Zero && _deviceLists.TryGetValue(recipientId, out var cached) && cached.Until > now)
+        {
+            return cached.Devices;
+        }
+
         IReadOnlyList<string> devices;
         try
         {
@@ -193,6 +226,19 @@ public sealed class SecureMessenger
         {
             throw NotConnected(recipientId, ex);
         }
+
+        if (_deviceListMaxAge > TimeSpan.Zero)
+        {
+            _deviceLists[recipientId] = (devices, now + _deviceListMaxAge);
+        }
+
+        return devices;
+    }
+
+    private async Task SendToDevicesAsync(
+        string recipientId, FlattenedJws message, MsgSubType subtype, uint priority, string? messageType, CancellationToken cancellationToken)
+    {
+        var devices = await DevicesAsync(recipientId, cancellationToken).ConfigureAwait(false);
 
         var targets = devices
             .Where(d => SelfIds.IsDeviceId(d) && !(recipientId == _self.Id && d == _self.Device))
@@ -307,9 +353,14 @@ public sealed class SecureMessenger
             }
         }
 
-        if (delivered == 0 && firstFailure is not null)
+        if (firstFailure is not null)
         {
-            throw firstFailure;
+            // A device refused (revoked, gone): the list is stale even when another device took the message.
+            _deviceLists.TryRemove(recipientId, out _);
+            if (delivered == 0)
+            {
+                throw firstFailure;
+            }
         }
     }
 

@@ -203,6 +203,24 @@ public sealed class AuthenticationFlowTests(NetworkFixture network) : IDisposabl
     }
 
     [Fact]
+    public async Task UserDisconnects_RightAfterAnAnswer_NextRequestRefusedDespiteCachedDeviceList()
+    {
+        var (app, client) = await TestIdentities.StartClientAsync(network, _storage);
+        await using var _ = client;
+        await using var device = await TestDevices.RegisterAsync(network, _storage, ConsentPolicies.AlwaysAccept);
+        await device.ConnectAsync(app.AppId);
+        Assert.True((await client.Authentication.RequestAsync(device.SelfId).WaitAsync(Patience)).Accepted);
+
+        // The app still holds the user's device list; the network's permit check must refuse all the same.
+        await device.DisconnectAsync(app.AppId);
+        var error = await Assert.ThrowsAsync<NotConnectedException>(() => client.Authentication.RequestAsync(device.SelfId));
+        Assert.Equal(device.SelfId, error.SelfId);
+
+        await device.ConnectAsync(app.AppId);
+        Assert.True((await client.Authentication.RequestAsync(device.SelfId).WaitAsync(Patience)).Accepted);
+    }
+
+    [Fact]
     public async Task QrCode_ScannedByADevice_AnswerNamesTheUser()
     {
         var (_, client) = await TestIdentities.StartClientAsync(network, _storage);

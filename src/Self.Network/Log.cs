@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Data directory {Path}")]
     public static partial void DataDirectory(ILogger logger, string path);
 
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Registry in {Registry}; inboxes in {Inboxes}")]
+    public static partial void Backends(ILogger logger, string registry, string inboxes);
+
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Registered {Type} identity {Id}")]
     public static partial void IdentityRegistered(ILogger logger, string type, string id);
 

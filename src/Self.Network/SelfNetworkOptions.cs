@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace Self.Network;
 
 /// <summary>How a Self network server listens, where it keeps its data, and the limits it enforces.</summary>
@@ -54,6 +56,14 @@ public sealed record SelfNetworkOptions
 
     /// <summary>One-time keys a device may hold on the server.</summary>
     public int MaxOneTimeKeysHeld { get; init; } = 10_000;
+
+    /// <summary>
+    /// Adds or replaces services after the defaults are registered, e.g. other storage backends:
+    /// <c>ConfigureServices = s =&gt; s.AddSelfNetworkPostgreSql(…).AddSelfNetworkNats(…)</c>. This is how a server started
+    /// by <c>SelfNetworkServer.StartAsync</c> (and <c>self network serve</c>) runs on PostgreSQL and NATS; see
+    /// docs/scale-out.md.
+    /// </summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 
     /// <summary>Checks every setting and throws <see cref="ArgumentException"/> naming the first one to fix.</summary>
     public void Validate()

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Self.Network.Hosting;
+using Self.Network.Storage;
 
 namespace Self.Network;
 
@@ -34,6 +35,8 @@ public sealed class SelfNetworkServer : IAsyncDisposable
         AdminToken = adminToken.Token;
         AdminTokenGenerated = adminToken.Source == AdminTokenSource.Generated;
         AdminTokenPath = adminToken.FilePath;
+        RegistryBackend = NetworkStartup.Describe(app.Services.GetRequiredService<IIdentityStore>());
+        InboxBackend = NetworkStartup.Describe(app.Services.GetRequiredService<IInboxStore>());
     }
 
     /// <summary>The options the server runs with.</summary>
@@ -56,6 +59,13 @@ public sealed class SelfNetworkServer : IAsyncDisposable
 
     /// <summary>The file that keeps a generated admin token.</summary>
     public string AdminTokenPath { get; }
+
+    /// <summary>Where identities, histories, devices, keys and connections live, e.g. <c>SQLite …/self-network.db</c> or
+    /// <c>PostgreSQL self@db:5432/self, schema self_network</c> (never with credentials).</summary>
+    public string RegistryBackend { get; }
+
+    /// <summary>Where inboxes live, e.g. <c>SQLite …/self-network.db</c> or <c>NATS JetStream nats://nats:4222, stream SELF_INBOX</c>.</summary>
+    public string InboxBackend { get; }
 
     /// <summary>The server's services (stores, registry, metrics…).</summary>
     public IServiceProvider Services => _app.Services;

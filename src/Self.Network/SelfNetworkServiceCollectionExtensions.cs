@@ -24,7 +24,8 @@ public static class SelfNetworkServiceCollectionExtensions
     /// <summary>
     /// Registers the network's services with <paramref name="options"/> (validated now). Storage defaults to SQLite in
     /// <see cref="SelfNetworkOptions.DataDirectory"/>; register your own <see cref="IIdentityStore"/>,
-    /// <see cref="IInboxStore"/>, <see cref="IInboxNotifier"/>… first to replace a backend.
+    /// <see cref="IInboxStore"/>, <see cref="IInboxNotifier"/>, <see cref="IAddressClaims"/>… first (or in
+    /// <see cref="SelfNetworkOptions.ConfigureServices"/>, which runs last) to replace a backend.
     /// Then call <see cref="MapSelfNetwork"/>.
     /// </summary>
     public static IServiceCollection AddSelfNetwork(this IServiceCollection services, SelfNetworkOptions options)
@@ -43,6 +44,7 @@ public static class SelfNetworkServiceCollectionExtensions
         services.TryAddSingleton<IConnectionStore, SqliteConnectionStore>();
         services.TryAddSingleton<IInboxStore, SqliteInboxStore>();
         services.TryAddSingleton<IInboxNotifier, InMemoryInboxNotifier>();
+        services.TryAddSingleton<IAddressClaims, LocalAddressClaims>();
         services.TryAddSingleton<AdminTokenProvider>();
         services.TryAddSingleton<NetworkMetrics>();
         services.TryAddSingleton<RateLimits>();
@@ -54,6 +56,9 @@ public static class SelfNetworkServiceCollectionExtensions
         services.TryAddSingleton<RetentionService>();
         services.AddHostedService<NetworkStartup>();
         services.AddHostedService(static sp => sp.GetRequiredService<RetentionService>());
+
+        // Last, so that the backends it registers replace the defaults above.
+        options.ConfigureServices?.Invoke(services);
         return services;
     }
 

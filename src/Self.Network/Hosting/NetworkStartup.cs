@@ -24,6 +24,7 @@ internal sealed class NetworkStartup(
         // graceful shutdown does not wait for them.
         lifetime.ApplicationStopping.Register(() => _ = hub.CloseAllAsync());
         Log.DataDirectory(logger, Path.GetFullPath(options.DataDirectory));
+        Log.Backends(logger, Describe(identities), Describe(inboxes));
         var stores = new object[] { identities, devices, oneTimeKeys, connections, inboxes };
         foreach (var initializer in stores.OfType<IStorageInitializer>().Distinct())
         {
@@ -42,4 +43,7 @@ internal sealed class NetworkStartup(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>What an operator is told about a store: its own description, else its type.</summary>
+    public static string Describe(object store) => store is IDescribedStore described ? described.Description : store.GetType().Name;
 }

@@ -15,6 +15,7 @@ internal sealed class RelayContext(
     IConnectionStore connections,
     IInboxStore inboxes,
     IInboxNotifier notifier,
+    IAddressClaims claims,
     RateLimits rateLimits,
     NetworkMetrics metrics,
     RelayHub hub,
@@ -33,6 +34,8 @@ internal sealed class RelayContext(
     public IInboxStore Inboxes { get; } = inboxes;
 
     public IInboxNotifier Notifier { get; } = notifier;
+
+    public IAddressClaims Claims { get; } = claims;
 
     public RateLimits RateLimits { get; } = rateLimits;
 

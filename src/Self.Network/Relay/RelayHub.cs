@@ -3,36 +3,23 @@ using System.Collections.Concurrent;
 namespace Self.Network.Relay;
 
 /// <summary>
-/// The live messaging connections of this server, one per address. A newer connection for an address supersedes
-/// the older one (spec §6: the old one is closed with 1011 "connection superseded").
+/// The live, authenticated messaging connections of this server, so that shutdown can close them. Which connection
+/// serves an address (and superseding, spec §6) is decided by <see cref="Storage.IAddressClaims"/>.
 /// </summary>
 internal sealed class RelayHub
 {
-    private readonly ConcurrentDictionary<string, RelaySession> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<RelaySession, byte> _sessions = new();
     private readonly CancellationTokenSource _shutdown = new();
     private volatile bool _stopping;
 
-    /// <summary>How many connections are authenticated and open.</summary>
+    /// <summary>How many connections are authenticated and open (a superseded one counts until it has closed).</summary>
     public int Count => _sessions.Count;
 
-    /// <summary>Makes <paramref name="session"/> the connection of its address; returns the one it replaces.</summary>
-    public RelaySession? Register(RelaySession session)
-    {
-        RelaySession? previous = null;
-        _sessions.AddOrUpdate(
-            session.Address,
-            session,
-            (_, existing) =>
-            {
-                previous = existing;
-                return session;
-            });
-        return ReferenceEquals(previous, session) ? null : previous;
-    }
+    /// <summary>Adds an authenticated connection.</summary>
+    public void Add(RelaySession session) => _sessions.TryAdd(session, 0);
 
-    /// <summary>Forgets <paramref name="session"/> unless a newer connection already took its place.</summary>
-    public void Unregister(RelaySession session) =>
-        _sessions.TryRemove(new KeyValuePair<string, RelaySession>(session.Address, session));
+    /// <summary>Forgets a connection that has ended.</summary>
+    public void Remove(RelaySession session) => _sessions.TryRemove(session, out _);
 
     /// <summary>True once the server is shutting down: new connections are refused.</summary>
     public bool IsStopping => _stopping;
@@ -48,6 +35,6 @@ internal sealed class RelayHub
     {
         _stopping = true;
         await _shutdown.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_sessions.Values.Select(static s => s.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, "server shutting down"))).ConfigureAwait(false);
+        await Task.WhenAll(_sessions.Keys.Select(static s => s.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, "server shutting down"))).ConfigureAwait(false);
     }
 }

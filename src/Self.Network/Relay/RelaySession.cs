@@ -34,6 +34,7 @@ internal sealed class RelaySession
     private readonly SlidingWindow? _frameWindow;
     private readonly byte[] _receiveBuffer = new byte[ReceiveChunk];
     private IDisposable? _subscription;
+    private IDisposable? _claim;
     private string _identityId = string.Empty;
     private volatile bool _closeSent;
     private bool _authenticated;
@@ -90,9 +91,10 @@ internal sealed class RelaySession
             await Quietly(replies).ConfigureAwait(false);
             await Quietly(delivery).ConfigureAwait(false);
             _subscription?.Dispose();
+            _claim?.Dispose();
             if (_authenticated)
             {
-                _relay.Hub.Unregister(this);
+                _relay.Hub.Remove(this);
                 _relay.Metrics.ConnectionClosed();
             }
 
@@ -107,6 +109,19 @@ internal sealed class RelaySession
         // Nothing more goes out; the read loop keeps reading until the peer answers the close.
         await SendCloseAsync(status, reason).ConfigureAwait(false);
         _ = AbortLaterAsync();
+    }
+
+    private async Task SupersededAsync()
+    {
+        Log.Superseded(_relay.Logger, Address);
+        try
+        {
+            await CloseAsync(WebSocketCloseStatus.InternalServerError, "connection superseded").ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The connection ended while it was being superseded.
+        }
     }
 
     // ---- handshake ----
@@ -161,14 +176,12 @@ internal sealed class RelaySession
 
         // Listen before the first read of the inbox, so nothing appended in between goes unnoticed.
         _subscription = _relay.Notifier.Subscribe(Address, _ => _inboxGrew.Writer.TryWrite(true));
-        var previous = _relay.Hub.Register(this);
+        _relay.Hub.Add(this);
         _authenticated = true;
         _relay.Metrics.ConnectionOpened();
-        if (previous is not null)
-        {
-            Log.Superseded(_relay.Logger, Address);
-            await previous.CloseAsync(WebSocketCloseStatus.InternalServerError, "connection superseded").ConfigureAwait(false);
-        }
+
+        // An older connection of this address, here or on another instance, is closed as this one takes over.
+        _claim = _relay.Claims.Claim(Address, () => _ = SupersededAsync());
 
         await SendAsync(FrameCodec.Encode(NotificationFrame.Ack(auth.Id)), _stop.Token).ConfigureAwait(false);
         Log.Authenticated(_relay.Logger, Address);

@@ -167,6 +167,56 @@ public sealed class BackendReplacementTests
         await app.StopAsync();
     }
 
+    [Fact]
+    public async Task StartAsync_ConfigureServices_RunsAfterTheDefaultsSoItsRegistrationsWin()
+    {
+        var claims = new RecordingClaims();
+        var options = new SelfNetworkOptions
+        {
+            Urls = "http://127.0.0.1:0",
+            DataDirectory = TempDirectory.Create(),
+            ConfigureServices = services => services.AddSingleton<Self.Network.Storage.IAddressClaims>(claims),
+        };
+        await using var server = await SelfNetworkServer.StartAsync(options);
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var user = await TestIdentity.RegisterUserAsync(http);
+
+        await using (var first = await TestSocket.LoginAsync(server.MessagingUri, user))
+        {
+            await using var second = await TestSocket.LoginAsync(server.MessagingUri, user);
+
+            // The relay superseded through the configured claims, not a default of its own.
+            Assert.Equal([user.Address, user.Address], claims.Claimed);
+            Assert.Equal(WebSocketCloseStatus.InternalServerError, (await first.ReceiveCloseAsync()).Status);
+        }
+    }
+
+    [Fact]
+    public async Task StartAsync_Defaults_DescribeTheSqliteFileAsRegistryAndInboxes()
+    {
+        var directory = TempDirectory.Create();
+
+        await using var server = await NetworkFixture.StartAsync(directory, TimeProvider.System);
+
+        var database = Path.GetFullPath(Path.Combine(directory, SelfNetworkServiceCollectionExtensions.DatabaseFileName));
+        Assert.Equal("SQLite " + database, server.RegistryBackend);
+        Assert.Equal("SQLite " + database, server.InboxBackend);
+    }
+
+    private sealed class RecordingClaims : Self.Network.Storage.IAddressClaims
+    {
+        private readonly Self.Network.Storage.LocalAddressClaims _inner = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _claimed = new();
+
+        public IReadOnlyCollection<string> Claimed => _claimed;
+
+        public IDisposable Claim(string address, Action onSuperseded)
+        {
+            _claimed.Enqueue(address);
+            return _inner.Claim(address, onSuperseded);
+        }
+    }
+
     private sealed class RecordingNotifier : Self.Network.Storage.IInboxNotifier
     {
         private readonly Self.Network.Storage.InMemoryInboxNotifier _inner = new();

@@ -3,8 +3,11 @@ using Microsoft.Data.Sqlite;
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IIdentityStore"/> on SQLite.</summary>
-public sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentityStore, IStorageInitializer
+public sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentityStore, IStorageInitializer, IDescribedStore
 {
+    /// <inheritdoc />
+    public string Description => "SQLite " + database.Path;
+
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);
 

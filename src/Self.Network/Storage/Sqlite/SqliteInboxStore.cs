@@ -7,7 +7,7 @@ namespace Self.Network.Storage.Sqlite;
 /// <see cref="IInboxStore"/> on SQLite. Appends are committed in groups: whatever is waiting when the writer
 /// comes round goes into one transaction (one fsync), and each caller is released only after that commit.
 /// </summary>
-public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IAsyncDisposable
+public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDescribedStore, IAsyncDisposable
 {
     private const int MaxBatch = 256;
 
@@ -23,6 +23,9 @@ public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IAsyncD
         _database = database ?? throw new ArgumentNullException(nameof(database));
         _writer = Task.Run(WriteLoopAsync);
     }
+
+    /// <inheritdoc />
+    public string Description => "SQLite " + _database.Path;
 
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => _database.InitializeAsync(cancellationToken);

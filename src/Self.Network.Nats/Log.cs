@@ -25,4 +25,22 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 6006, Level = LogLevel.Warning, Message = "Inbox message {Sequence} on {Subject} has no valid Self-Timestamp header; using its JetStream time")]
     public static partial void MissingTimestamp(ILogger logger, ulong sequence, string subject);
+
+    [LoggerMessage(EventId = 6010, Level = LogLevel.Information, Message = "Listening for connection claims on {Subjects} as instance {Instance}")]
+    public static partial void ClaimsListening(ILogger logger, string subjects, string instance);
+
+    [LoggerMessage(EventId = 6011, Level = LogLevel.Debug, Message = "The connection for {Subject} is superseded by a newer one on instance {Instance}")]
+    public static partial void ClaimSuperseded(ILogger logger, string subject, string instance);
+
+    [LoggerMessage(EventId = 6012, Level = LogLevel.Warning, Message = "Could not announce the connection claim {Subject} to the other instances")]
+    public static partial void ClaimAnnounceFailed(ILogger logger, string subject, Exception exception);
+
+    [LoggerMessage(EventId = 6013, Level = LogLevel.Warning, Message = "Ignored a malformed connection claim on {Subject}")]
+    public static partial void ClaimMalformed(ILogger logger, string subject);
+
+    [LoggerMessage(EventId = 6014, Level = LogLevel.Information, Message = "NATS connection (re)opened; {Count} connection claim(s) announced again")]
+    public static partial void ClaimsAnnouncedAgain(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 6015, Level = LogLevel.Error, Message = "The connection claim listener failed")]
+    public static partial void ClaimsListenerFailed(ILogger logger, Exception exception);
 }

@@ -14,7 +14,7 @@ namespace Self.Network.Nats;
 /// the offset of a message is its stream sequence (strictly increasing per inbox, with gaps, never reused), and an
 /// append returns only after JetStream has acknowledged the message as stored.
 /// </summary>
-public sealed class NatsInboxStore : IInboxStore, IStorageInitializer
+public sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescribedStore
 {
     /// <summary>The header that carries the server's acceptance time (unix nanoseconds) of each message.</summary>
     public const string TimestampHeader = "Self-Timestamp";
@@ -44,6 +44,9 @@ public sealed class NatsInboxStore : IInboxStore, IStorageInitializer
         _maxFrameBytes = network.MaxFrameBytes;
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
+
+    /// <inheritdoc />
+    public string Description => $"NATS JetStream {_options.DisplayUrl}, stream {_options.StreamName}";
 
     /// <summary>
     /// Connects, checks that the NATS server takes frames as large as the relay accepts, and creates or updates the
@@ -208,6 +211,29 @@ public sealed class NatsInboxStore : IInboxStore, IStorageInitializer
         return dropped;
     }
 
+    /// <summary>
+    /// Creates the stream or updates its settings. Instances starting together race: one's update finds no stream,
+    /// another creates it, and the first one's create is then refused (the name, or its subjects, are taken). Asking
+    /// again finds the stream and updates it.
+    /// </summary>
+    private async ValueTask<INatsJSStream> CreateOrUpdateStreamAsync(StreamConfig config, CancellationToken cancellationToken)
+    {
+        const int StreamNameInUse = 10058;
+        const int SubjectsOverlap = 10065;
+        const int Attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await _nats.JetStream.CreateOrUpdateStreamAsync(config, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NatsJSApiException ex) when (attempt < Attempts && ex.Error.ErrCode is StreamNameInUse or SubjectsOverlap)
+            {
+                // Lost the race to another instance: its stream is there now.
+            }
+        }
+    }
+
     private async ValueTask<INatsJSStream> GetStreamAsync(CancellationToken cancellationToken)
     {
         if (_stream is { } ready)
@@ -240,7 +266,7 @@ public sealed class NatsInboxStore : IInboxStore, IStorageInitializer
                     NumReplicas = _options.Replicas,
                     DuplicateWindow = _maxAge < TimeSpan.FromMinutes(2) ? _maxAge : TimeSpan.FromMinutes(2),
                 };
-                _stream = await _nats.JetStream.CreateOrUpdateStreamAsync(config, cancellationToken).ConfigureAwait(false);
+                _stream = await CreateOrUpdateStreamAsync(config, cancellationToken).ConfigureAwait(false);
                 Log.StreamReady(_logger, _options.StreamName, subjects, _options.Replicas, _maxAge);
             }
 

@@ -6,11 +6,14 @@ using Self.Network.Storage;
 
 namespace Self.Network.Nats;
 
-/// <summary>Puts the network's inboxes on NATS JetStream and announces new messages to every instance over NATS.</summary>
+/// <summary>
+/// Puts the network's inboxes on NATS JetStream, and announces new messages and new connections to every instance over NATS.
+/// </summary>
 public static class NatsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the JetStream inbox store and the NATS notifier in place of the default ones. Call it before or after
+    /// Registers the JetStream inbox store, the NATS notifier and the NATS connection claims (superseding across
+    /// instances) in place of the default ones. Call it before or after
     /// <c>AddSelfNetwork</c>: either way these win. The stream is created or updated when the server starts.
     /// </summary>
     /// <param name="services">The application's services.</param>
@@ -37,8 +40,16 @@ public static class NatsServiceCollectionExtensions
         services.RemoveAll<IInboxNotifier>();
         services.AddSingleton<IInboxNotifier>(static sp => sp.GetRequiredService<NatsInboxNotifier>());
 
+        services.TryAddSingleton(static sp => new NatsAddressClaims(
+            sp.GetRequiredService<SelfNatsConnection>(),
+            sp.GetService<SelfNetworkOptions>()?.TimeProvider,
+            sp.GetService<ILogger<NatsAddressClaims>>()));
+        services.RemoveAll<IAddressClaims>();
+        services.AddSingleton<IAddressClaims>(static sp => sp.GetRequiredService<NatsAddressClaims>());
+
         // Listening starts with the host, before Kestrel takes the first connection.
         services.AddHostedService(static sp => sp.GetRequiredService<NatsInboxNotifier>());
+        services.AddHostedService(static sp => sp.GetRequiredService<NatsAddressClaims>());
         return services;
     }
 }

@@ -18,6 +18,12 @@ public sealed partial record SelfNatsOptions
     /// <summary>Core NATS subjects <c>&lt;prefix&gt;.&lt;self id&gt;.&lt;device id&gt;</c> announce new messages to every instance.</summary>
     public string NotifySubjectPrefix { get; init; } = "self.notify";
 
+    /// <summary>
+    /// Core NATS subjects <c>&lt;prefix&gt;.&lt;self id&gt;.&lt;device id&gt;</c> on which an instance announces that a new connection
+    /// claimed an address, so that the other instances close their older connection for it (spec §6 superseding).
+    /// </summary>
+    public string ClaimSubjectPrefix { get; init; } = "self.claims";
+
     /// <summary>How many JetStream servers keep a copy of each message (1, or 3 for a cluster that survives a lost server).</summary>
     public int Replicas { get; init; } = 1;
 
@@ -42,6 +48,11 @@ public sealed partial record SelfNatsOptions
     /// </summary>
     public Func<NatsOpts, NatsOpts>? ConfigureConnection { get; init; }
 
+    /// <summary>The server URL(s) without the credentials a URL may carry (<c>nats://user:password@host</c>), for an operator to read.</summary>
+    public string DisplayUrl => string.Join(
+        ',',
+        (Url ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(WithoutCredentials));
+
     /// <summary>Checks the settings and throws <see cref="ArgumentException"/> naming the first one to fix.</summary>
     public void Validate()
     {
@@ -62,6 +73,14 @@ public sealed partial record SelfNatsOptions
             throw new ArgumentException(
                 "SelfNatsOptions.NotifySubjectPrefix must not overlap InboxSubjectPrefix: notifications would be stored in the stream.",
                 nameof(NotifySubjectPrefix));
+        }
+
+        RequireSubjectPrefix(ClaimSubjectPrefix, nameof(ClaimSubjectPrefix));
+        if (Overlaps(ClaimSubjectPrefix, InboxSubjectPrefix) || Overlaps(ClaimSubjectPrefix, NotifySubjectPrefix))
+        {
+            throw new ArgumentException(
+                "SelfNatsOptions.ClaimSubjectPrefix must not overlap InboxSubjectPrefix or NotifySubjectPrefix.",
+                nameof(ClaimSubjectPrefix));
         }
 
         if (Replicas is < 1 or > 5)
@@ -86,6 +105,21 @@ public sealed partial record SelfNatsOptions
         {
             throw new ArgumentException($"SelfNatsOptions.{name} must be dot-separated tokens of A-Z, a-z, 0-9, _ and - (no wildcards).", name);
         }
+    }
+
+    /// <summary>Says where the inboxes are without the URL's credentials.</summary>
+    public override string ToString() =>
+        $"SelfNatsOptions {{ Url = {DisplayUrl}, StreamName = {StreamName}, InboxSubjectPrefix = {InboxSubjectPrefix}, NotifySubjectPrefix = {NotifySubjectPrefix}, ClaimSubjectPrefix = {ClaimSubjectPrefix}, Replicas = {Replicas} }}";
+
+    private static string WithoutCredentials(string url)
+    {
+        // Whatever comes before the '@' of the authority (user:password, or a token) is a secret.
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        var authorityStart = scheme < 0 ? 0 : scheme + 3;
+        var authorityEnd = url.IndexOf('/', authorityStart);
+        var authority = url.AsSpan(authorityStart, (authorityEnd < 0 ? url.Length : authorityEnd) - authorityStart);
+        var at = authority.LastIndexOf('@');
+        return at < 0 ? url : url[..authorityStart] + url[(authorityStart + at + 1)..];
     }
 
     private static bool Overlaps(string a, string b) =>

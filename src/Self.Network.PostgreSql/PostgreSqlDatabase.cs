@@ -34,9 +34,14 @@ public sealed class PostgreSqlDatabase : IStorageInitializer, IAsyncDisposable
             builder.UseLoggerFactory(options.LogCommands ? loggerFactory : new QuietLoggerFactory(loggerFactory));
         }
 
+        var connection = builder.ConnectionStringBuilder;
+        Description = $"PostgreSQL {connection.Username ?? "(default user)"}@{connection.Host ?? "localhost"}:{connection.Port}/{connection.Database ?? "(default database)"}, schema {options.Schema}";
         _dataSource = builder.Build();
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PostgreSqlDatabase>();
     }
+
+    /// <summary>Where the registry lives, without credentials: <c>PostgreSQL user@host:port/database, schema …</c>.</summary>
+    public string Description { get; }
 
     /// <summary>The schema that holds the registry's tables.</summary>
     public string Schema { get; }

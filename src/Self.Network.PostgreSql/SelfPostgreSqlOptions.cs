@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Npgsql;
 
 namespace Self.Network.PostgreSql;
 
@@ -34,6 +35,18 @@ public sealed partial record SelfPostgreSqlOptions
             throw new ArgumentException("SelfPostgreSqlOptions.ConnectionString is required.", nameof(ConnectionString));
         }
 
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(ConnectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            // Npgsql names the bad keyword, never a value, so no password is repeated.
+            throw new ArgumentException(
+                $"SelfPostgreSqlOptions.ConnectionString is not an Npgsql connection string (such as Host=db;Username=self;Database=self): {ex.Message}",
+                nameof(ConnectionString));
+        }
+
         if (!SchemaName().IsMatch(Schema ?? string.Empty))
         {
             throw new ArgumentException(
@@ -41,6 +54,9 @@ public sealed partial record SelfPostgreSqlOptions
                 nameof(Schema));
         }
     }
+
+    /// <summary>Says where the registry is without the connection string's secrets.</summary>
+    public override string ToString() => $"SelfPostgreSqlOptions {{ Schema = {Schema}, LogCommands = {LogCommands} }}";
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex SchemaName();

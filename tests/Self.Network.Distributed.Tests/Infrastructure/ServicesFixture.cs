@@ -78,6 +78,7 @@ public sealed class ServicesFixture : IAsyncLifetime
             StreamName = "SELF_INBOX_" + name,
             InboxSubjectPrefix = name + ".inbox",
             NotifySubjectPrefix = name + ".notify",
+            ClaimSubjectPrefix = name + ".claims",
         };
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.WebSockets;
 using NATS.Client.Core;
 using NATS.Client.JetStream.Models;
 using Self.Network.Distributed.Tests.Infrastructure;
@@ -142,6 +143,49 @@ public sealed class TwoInstanceTests(ServicesFixture services) : IAsyncLifetime
         await appOnA.SendAsync(fourth);
         Assert.Equal(NotificationFrame.Ack(fourth.Id), await appOnA.ReceiveNotificationAsync());
         Assert.Equal("fourth, live on A", RelayTestData.Text(await userOnA.ReceiveMessageAsync()));
+    }
+
+    [Fact]
+    public async Task SecondConnection_SameAddressOnTheOtherInstance_SupersedesTheFirstWith1011()
+    {
+        var app = await TestIdentity.CreateAppAsync(A.Http, AdminToken);
+        var user = await TestIdentity.RegisterUserAsync(A.Http);
+        await user.ConnectAsync(A.Http, app.Id);
+        await using var userOnA = await TestSocket.LoginAsync(A.MessagingUri, user);
+
+        await using var userOnB = await TestSocket.LoginAsync(B.MessagingUri, user);
+
+        var (status, description) = await userOnA.ReceiveCloseAsync();
+        Assert.Equal(WebSocketCloseStatus.InternalServerError, status);
+        Assert.Equal("connection superseded", description);
+
+        // The newer connection stays and gets what is sent, here through A.
+        await using var appOnA = await TestSocket.LoginAsync(A.MessagingUri, app);
+        var sent = RelayTestData.Message(app, user, text: "to the connection on B");
+        await appOnA.SendAsync(sent);
+        Assert.Equal(NotificationFrame.Ack(sent.Id), await appOnA.ReceiveNotificationAsync());
+        Assert.Equal("to the connection on B", RelayTestData.Text(await userOnB.ReceiveMessageAsync()));
+        Assert.Equal(WebSocketState.Open, userOnB.State);
+    }
+
+    [Fact]
+    public async Task Reconnect_BackToTheFirstInstance_SupersedesTheConnectionOnTheSecond()
+    {
+        var app = await TestIdentity.CreateAppAsync(B.Http, AdminToken);
+        var user = await TestIdentity.RegisterUserAsync(A.Http);
+        await user.ConnectAsync(A.Http, app.Id);
+        await using var first = await TestSocket.LoginAsync(A.MessagingUri, user);
+        await using var second = await TestSocket.LoginAsync(B.MessagingUri, user);
+        Assert.Equal("connection superseded", (await first.ReceiveCloseAsync()).Description);
+
+        await using var third = await TestSocket.LoginAsync(A.MessagingUri, user);
+
+        Assert.Equal("connection superseded", (await second.ReceiveCloseAsync()).Description);
+        await using var appOnB = await TestSocket.LoginAsync(B.MessagingUri, app);
+        var sent = RelayTestData.Message(app, user, text: "to the connection back on A");
+        await appOnB.SendAsync(sent);
+        Assert.Equal(NotificationFrame.Ack(sent.Id), await appOnB.ReceiveNotificationAsync());
+        Assert.Equal("to the connection back on A", RelayTestData.Text(await third.ReceiveMessageAsync()));
     }
 
     [Fact]

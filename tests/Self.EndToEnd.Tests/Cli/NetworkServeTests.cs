@@ -52,9 +52,55 @@ public sealed class NetworkServeTests : IDisposable
         var result = await serve.Completion;
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("Self network listening on http://127.0.0.1:", lines);
+        var database = Path.Combine(_cli.WorkingDirectory, "given", "self-network.db");
+        Assert.Matches($@"Registry\s+SQLite {System.Text.RegularExpressions.Regex.Escape(database)}", lines);
+        Assert.Matches($@"Inboxes\s+SQLite {System.Text.RegularExpressions.Regex.Escape(database)}", lines);
+        Assert.DoesNotContain("--postgres and --nats", lines);
         Assert.DoesNotContain(NetworkFixture.AdminToken, result.All);
         Assert.Contains("Stopped.", result.Console);
         Assert.False(File.Exists(Path.Combine(_cli.WorkingDirectory, "given", "admin-token")));
+    }
+
+    [Fact]
+    public async Task Serve_PostgresNotAConnectionString_ExitsTwoNamingTheSettingWithoutStarting()
+    {
+        var result = await _cli.RunAsync("network", "serve", "--urls", "http://127.0.0.1:0", "--postgres", "Hots=db;Password=hunter2-secret");
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("ConnectionString", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2-secret", result.All, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening", result.Console, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_NatsFromTheEnvironmentUnreachable_ExitsOneNamingTheServer()
+    {
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        _cli.Environment["SELF_NATS_URL"] = $"nats://127.0.0.1:{port}";
+
+        var result = await _cli.RunAsync("network", "serve", "--urls", "http://127.0.0.1:0", "--data", "unreachable");
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains($"127.0.0.1:{port}", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServeHelp_NamesTheScaleOutOptionsAndTheirVariables()
+    {
+        var result = await _cli.RunAsync("network", "serve", "--help");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("--postgres", result.Output, StringComparison.Ordinal);
+        Assert.Contains("SELF_POSTGRES", result.Output, StringComparison.Ordinal);
+        Assert.Contains("--nats", result.Output, StringComparison.Ordinal);
+        Assert.Contains("SELF_NATS_URL", result.Output, StringComparison.Ordinal);
     }
 
     private static async Task<string> WaitForConsoleAsync(RunningCommand command, string text)

@@ -32,7 +32,6 @@ internal sealed class RelaySession
     private readonly Channel<bool> _inboxGrew = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Channel<PendingReply> _replies = Channel.CreateBounded<PendingReply>(new BoundedChannelOptions(MaxPendingReplies) { SingleReader = true, SingleWriter = true });
     private readonly SlidingWindow? _frameWindow;
-    private readonly byte[] _receiveBuffer = new byte[ReceiveChunk];
     private IDisposable? _subscription;
     private IDisposable? _claim;
     private string _identityId = string.Empty;
@@ -539,7 +538,7 @@ internal sealed class RelaySession
         {
             while (_socket.State == WebSocketState.CloseSent)
             {
-                var result = await _socket.ReceiveAsync(_receiveBuffer, linked.Token).ConfigureAwait(false);
+                var result = await _socket.ReceiveAsync(Memory<byte>.Empty, linked.Token).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     return;
@@ -573,8 +572,23 @@ internal sealed class RelaySession
     private async Task<Received> ReceiveAsync(CancellationToken cancellationToken)
     {
         var limit = _relay.Options.MaxFrameBytes;
-        byte[]? rented = null;
-        var buffer = _receiveBuffer;
+
+        // An idle connection waits with a zero-byte read and holds no buffer of its own: a buffer is rented only while
+        // a frame arrives (a per-session 16 KB buffer was a third of an idle connection's memory).
+        var first = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        if (first.MessageType == WebSocketMessageType.Close)
+        {
+            return new Received(ReceivedKind.Close, [], 0, (int?)_socket.CloseStatus ?? 1005);
+        }
+
+        if (first.EndOfMessage)
+        {
+            // A message with no payload at all: nothing more to read for it.
+            return new Received(ReceivedKind.Frame, [], 0, 0);
+        }
+
+        var rented = ArrayPool<byte>.Shared.Rent(ReceiveChunk);
+        var buffer = rented;
         var count = 0;
         try
         {
@@ -586,11 +600,7 @@ internal sealed class RelaySession
                 {
                     var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
                     buffer.AsSpan(0, count).CopyTo(larger);
-                    if (rented is not null)
-                    {
-                        ArrayPool<byte>.Shared.Return(rented);
-                    }
-
+                    ArrayPool<byte>.Shared.Return(rented);
                     rented = larger;
                     buffer = larger;
                     capacity = Math.Min(buffer.Length, limit + 1);
@@ -616,10 +626,7 @@ internal sealed class RelaySession
         }
         finally
         {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
+            ArrayPool<byte>.Shared.Return(rented);
         }
     }
 

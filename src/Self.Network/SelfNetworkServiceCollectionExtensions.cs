@@ -36,6 +36,8 @@ public static class SelfNetworkServiceCollectionExtensions
 
         services.AddLogging();
         services.AddRouting();
+        services.AddMetrics();
+        NetworkHealth.AddChecks(services.AddHealthChecks());
         services.TryAddSingleton(options);
         services.TryAddSingleton(_ => new SqliteDatabase(Path.Combine(options.DataDirectory, DatabaseFileName)));
         services.TryAddSingleton<IIdentityStore, SqliteIdentityStore>();
@@ -72,7 +74,9 @@ public static class SelfNetworkServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Maps the REST API (spec §5), <c>/healthz</c>, <c>/metrics</c> and the <c>/v2/messaging</c> websocket. When
+    /// Maps the REST API (spec §5), <c>/healthz</c> and <c>/readyz</c> (<see cref="NetworkHealth"/>) and the
+    /// <c>/v2/messaging</c> websocket. <c>/metrics</c> is the host's: the instruments are on the
+    /// <see cref="NetworkMetrics.MeterName"/> meter (the <c>self</c> command exports them with OpenTelemetry). When
     /// <paramref name="endpoints"/> is also the application builder (a <c>WebApplication</c>), the WebSockets
     /// middleware is added as well; other hosts call <c>UseWebSockets()</c> themselves.
     /// </summary>
@@ -86,6 +90,7 @@ public static class SelfNetworkServiceCollectionExtensions
 
         RestApi.Map(endpoints);
         RelayEndpoint.Map(endpoints);
+        NetworkHealth.Map(endpoints);
         return endpoints;
     }
 }

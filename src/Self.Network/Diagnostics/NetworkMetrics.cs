@@ -1,17 +1,55 @@
 using System.Collections.Concurrent;
-using System.Globalization;
-using System.Text;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 
 namespace Self.Network.Diagnostics;
 
-/// <summary>The server's counters, rendered as Prometheus text at <c>/metrics</c>.</summary>
+/// <summary>
+/// The server's instruments, on the <see cref="Meter"/> named <see cref="MeterName"/> (System.Diagnostics only: any
+/// listener can read them — the <c>self</c> command exports them with OpenTelemetry to <c>/metrics</c> and OTLP).
+/// A few totals are also kept here for tests and in-process callers.
+/// </summary>
 public sealed class NetworkMetrics
 {
+    /// <summary>The name of the server's <see cref="Meter"/> and <see cref="ActivitySource"/>.</summary>
+    public const string MeterName = "Self.Network";
+
+    /// <summary>The server's spans: one per message frame handled (received → stored → ACK sent) and one per delivery.</summary>
+    public static readonly ActivitySource ActivitySource = new(MeterName, typeof(NetworkMetrics).Assembly.GetName().Version?.ToString());
+
     private readonly ConcurrentDictionary<string, long> _refusals = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<int, long> _httpRequests = new();
+    private readonly UpDownCounter<long> _connections;
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _delivered;
+    private readonly Counter<long> _refused;
+    private readonly Counter<long> _httpRequests;
+    private readonly Counter<long> _framesReceived;
+    private readonly Counter<long> _framesSent;
+    private readonly Histogram<double> _ackDuration;
+    private readonly Histogram<double> _storeDuration;
+    private readonly Histogram<long> _inboxDepth;
     private long _openConnections;
     private long _acceptedMessages;
     private long _deliveredMessages;
+
+    /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/> (one per service provider).</summary>
+    public NetworkMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+
+        // Names follow the Prometheus series the server has always exported: '.' becomes '_', counters get '_total'.
+        _connections = meter.CreateUpDownCounter<long>("self.network.websocket.connections", "{connection}", "Authenticated messaging connections open now.");
+        _accepted = meter.CreateCounter<long>("self.network.messages.accepted", "{message}", "Messages stored in a recipient's inbox.");
+        _delivered = meter.CreateCounter<long>("self.network.messages.delivered", "{message}", "Messages sent to a recipient's connection (replays included).");
+        _refused = meter.CreateCounter<long>("self.network.refusals", "{refusal}", "Requests and frames refused, by error code (rate_limited is a rate-limit refusal).");
+        _httpRequests = meter.CreateCounter<long>("self.network.http.requests", "{request}", "REST requests answered, by status code.");
+        _framesReceived = meter.CreateCounter<long>("self.network.frames.received", "{frame}", "Websocket frames received from clients, by frame type.");
+        _framesSent = meter.CreateCounter<long>("self.network.frames.sent", "{frame}", "Websocket frames sent to clients (notifications and messages).");
+        _ackDuration = meter.CreateHistogram<double>("self.network.ack.duration", "s", "From a message frame received to its ACK (or ERR) sent: checks, store commit and queueing.");
+        _storeDuration = meter.CreateHistogram<double>("self.network.store.duration", "s", "Inbox store calls made by the relay, by operation (append, read, remove).");
+        _inboxDepth = meter.CreateHistogram<long>("self.network.inbox.depth", "{message}", "Messages waiting in an inbox when its device connects (the replay backlog).");
+    }
 
     /// <summary>Websocket connections that are authenticated and open now.</summary>
     public long OpenConnections => Interlocked.Read(ref _openConnections);
@@ -25,55 +63,65 @@ public sealed class NetworkMetrics
     /// <summary>Refusals with <paramref name="code"/> since start.</summary>
     public long Refusals(string code) => _refusals.TryGetValue(code, out var count) ? count : 0;
 
-    internal void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
-
-    internal void ConnectionClosed() => Interlocked.Decrement(ref _openConnections);
-
-    internal void MessageAccepted() => Interlocked.Increment(ref _acceptedMessages);
-
-    internal void MessageDelivered() => Interlocked.Increment(ref _deliveredMessages);
-
-    internal void Refused(string code) => _refusals.AddOrUpdate(code, 1, static (_, count) => count + 1);
-
-    internal void HttpRequest(int statusCode) => _httpRequests.AddOrUpdate(statusCode, 1, static (_, count) => count + 1);
-
-    /// <summary>The Prometheus text exposition of every counter.</summary>
-    public string Render()
+    internal void ConnectionOpened()
     {
-        var text = new StringBuilder(1024);
-        Metric(text, "self_network_websocket_connections", "gauge", "Authenticated messaging connections open now.");
-        Line(text, "self_network_websocket_connections", null, OpenConnections);
-        Metric(text, "self_network_messages_accepted_total", "counter", "Messages stored in a recipient's inbox.");
-        Line(text, "self_network_messages_accepted_total", null, AcceptedMessages);
-        Metric(text, "self_network_messages_delivered_total", "counter", "Messages sent to a recipient's connection.");
-        Line(text, "self_network_messages_delivered_total", null, DeliveredMessages);
-        Metric(text, "self_network_refusals_total", "counter", "Requests and frames refused, by error code.");
-        foreach (var (code, count) in _refusals.OrderBy(static p => p.Key, StringComparer.Ordinal))
-        {
-            Line(text, "self_network_refusals_total", $"code=\"{code}\"", count);
-        }
-
-        Metric(text, "self_network_http_requests_total", "counter", "REST requests answered, by status code.");
-        foreach (var (status, count) in _httpRequests.OrderBy(static p => p.Key))
-        {
-            Line(text, "self_network_http_requests_total", $"status=\"{status.ToString(CultureInfo.InvariantCulture)}\"", count);
-        }
-
-        return text.ToString();
+        Interlocked.Increment(ref _openConnections);
+        _connections.Add(1);
     }
 
-    private static void Metric(StringBuilder text, string name, string type, string help) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
-            .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
-
-    private static void Line(StringBuilder text, string name, string? labels, long value)
+    internal void ConnectionClosed()
     {
-        text.Append(name);
-        if (labels is not null)
-        {
-            text.Append('{').Append(labels).Append('}');
-        }
-
-        text.Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        Interlocked.Decrement(ref _openConnections);
+        _connections.Add(-1);
     }
+
+    internal void MessageAccepted()
+    {
+        Interlocked.Increment(ref _acceptedMessages);
+        _accepted.Add(1);
+    }
+
+    internal void MessageDelivered()
+    {
+        Interlocked.Increment(ref _deliveredMessages);
+        _delivered.Add(1);
+    }
+
+    internal void Refused(string code)
+    {
+        _refusals.AddOrUpdate(code, 1, static (_, count) => count + 1);
+        _refused.Add(1, new KeyValuePair<string, object?>("code", code));
+    }
+
+    internal void HttpRequest(int statusCode) => _httpRequests.Add(1, new KeyValuePair<string, object?>("status", StatusText(statusCode)));
+
+    internal void FrameReceived(string type) => _framesReceived.Add(1, new KeyValuePair<string, object?>("type", type));
+
+    internal void FrameSent() => _framesSent.Add(1);
+
+    /// <summary>Records the time since <paramref name="startTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+    internal void Acknowledged(long startTimestamp, bool stored) =>
+        _ackDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("outcome", stored ? "ack" : "err"));
+
+    /// <summary>Records one inbox store call that began at <paramref name="startTimestamp"/>.</summary>
+    internal void StoreCall(string operation, long startTimestamp) =>
+        _storeDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
+
+    internal void InboxBacklog(long messages) => _inboxDepth.Record(messages);
+
+    private static string StatusText(int statusCode) => statusCode switch
+    {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        413 => "413",
+        429 => "429",
+        500 => "500",
+        _ => statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 }

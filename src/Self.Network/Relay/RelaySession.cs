@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
+using Self.Network.Diagnostics;
 using Self.Network.Http;
 using Self.Network.Policy;
 using Self.Network.Storage;
@@ -282,6 +283,7 @@ internal sealed class RelaySession
             return;
         }
 
+        _relay.Metrics.FrameReceived(FrameType(frame));
         switch (frame)
         {
             case MessageFrame message:
@@ -304,22 +306,40 @@ internal sealed class RelaySession
 
     private async Task HandleMessageAsync(MessageFrame message, byte[] bytes, DateTimeOffset now)
     {
+        // The span covers checks, the store commit and the ACK; it is ended by the reply loop. Only the frame id is
+        // recorded: it is what the sender's SDK knows the message by, and the server sees nothing more private.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var activity = NetworkMetrics.ActivitySource.StartActivity("self.network.message", System.Diagnostics.ActivityKind.Server);
+        activity?.SetTag("self.frame.id", message.Id);
+        try
+        {
+            await HandleCheckedMessageAsync(message, bytes, now, started, activity).ConfigureAwait(false);
+        }
+        catch
+        {
+            activity?.Dispose();
+            throw;
+        }
+    }
+
+    private async Task HandleCheckedMessageAsync(MessageFrame message, byte[] bytes, DateTimeOffset now, long started, System.Diagnostics.Activity? activity)
+    {
         if (!string.Equals(message.Sender, Address, StringComparison.Ordinal))
         {
-            await RefuseAsync(message.Id, ErrType.ErrMessage, $"sender {message.Sender} is not the authenticated address {Address}", "sender_mismatch").ConfigureAwait(false);
+            await RefuseAsync(message.Id, ErrType.ErrMessage, $"sender {message.Sender} is not the authenticated address {Address}", "sender_mismatch", started, activity).ConfigureAwait(false);
             return;
         }
 
         if (!Protocol.Identifiers.Address.TryParse(message.Recipient, out var to))
         {
-            await RefuseAsync(message.Id, ErrType.ErrMessage, $"recipient '{message.Recipient}' is not an address (<id>:<device>)", "unknown_recipient").ConfigureAwait(false);
+            await RefuseAsync(message.Id, ErrType.ErrMessage, $"recipient '{message.Recipient}' is not an address (<id>:<device>)", "unknown_recipient", started, activity).ConfigureAwait(false);
             return;
         }
 
         var recipient = await _relay.Identities.GetAsync(to.Id, _stop.Token).ConfigureAwait(false);
         if (recipient is null || !await _relay.Devices.IsActiveAsync(to.Id, to.Device, _stop.Token).ConfigureAwait(false))
         {
-            await RefuseAsync(message.Id, ErrType.ErrMessage, $"unknown recipient {message.Recipient}", "unknown_recipient").ConfigureAwait(false);
+            await RefuseAsync(message.Id, ErrType.ErrMessage, $"unknown recipient {message.Recipient}", "unknown_recipient", started, activity).ConfigureAwait(false);
             return;
         }
 
@@ -327,13 +347,13 @@ internal sealed class RelaySession
         if (!toSelf && recipient.Type == IdentityType.Individual
             && !await _relay.Connections.IsPermittedAsync(to.Id, _identityId, now, _stop.Token).ConfigureAwait(false))
         {
-            await RefuseAsync(message.Id, ErrType.ErrMessage, $"recipient {to.Id} has not connected to {_identityId}", "not_connected").ConfigureAwait(false);
+            await RefuseAsync(message.Id, ErrType.ErrMessage, $"recipient {to.Id} has not connected to {_identityId}", "not_connected", started, activity).ConfigureAwait(false);
             return;
         }
 
         if (!toSelf && !_relay.RateLimits.Messages.TryAcquire(_identityId + ">" + to.Id, out var wait, message.Id))
         {
-            await RefuseAsync(message.Id, ErrType.ErrMessage, RateLimitedText(wait), "rate_limited").ConfigureAwait(false);
+            await RefuseAsync(message.Id, ErrType.ErrMessage, RateLimitedText(wait), "rate_limited", started, activity).ConfigureAwait(false);
             return;
         }
 
@@ -351,7 +371,7 @@ internal sealed class RelaySession
         }
 
         var append = AppendAsync(to.ToString(), UnixTime.Nanoseconds(now), stored);
-        await _replies.Writer.WriteAsync(new PendingReply(message.Id, append, null), _stop.Token).ConfigureAwait(false);
+        await _replies.Writer.WriteAsync(new PendingReply(message.Id, append, null, started, activity), _stop.Token).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -360,17 +380,21 @@ internal sealed class RelaySession
     /// </summary>
     private async Task<long> AppendAsync(string inbox, long timestamp, byte[] frame)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var offset = await _relay.Inboxes.AppendAsync(inbox, timestamp, frame, CancellationToken.None).ConfigureAwait(false);
+        _relay.Metrics.StoreCall("append", started);
         _relay.Notifier.Publish(inbox, offset);
         _relay.Metrics.MessageAccepted();
         return offset;
     }
 
-    private async Task RefuseAsync(string id, ErrType type, string reason, string metric)
+    private async Task RefuseAsync(string id, ErrType type, string reason, string metric, long started = 0, System.Diagnostics.Activity? activity = null)
     {
         _relay.Metrics.Refused(metric);
         Log.MessageRefused(_relay.Logger, LogName, type.ToString(), reason);
-        await _replies.Writer.WriteAsync(new PendingReply(id, null, NotificationFrame.Err(id, type, reason)), _stop.Token).ConfigureAwait(false);
+        activity?.SetTag("self.refusal", metric);
+        activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, metric);
+        await _replies.Writer.WriteAsync(new PendingReply(id, null, NotificationFrame.Err(id, type, reason), started, activity), _stop.Token).ConfigureAwait(false);
     }
 
     private async Task RefuseOversizedAsync(long size)
@@ -386,6 +410,15 @@ internal sealed class RelaySession
         await SendCloseAsync(WebSocketCloseStatus.MessageTooBig, "frame too large").ConfigureAwait(false);
         await DrainAsync().ConfigureAwait(false);
     }
+
+    private static string FrameType(Frame frame) => frame switch
+    {
+        MessageFrame => "message",
+        AuthFrame => "auth",
+        WatchFrame => "watch",
+        NotificationFrame => "notification",
+        _ => "other",
+    };
 
     private static string RateLimitedText(TimeSpan wait) => $"rate limited; retry after {KeyedRateLimiter.ToRetrySeconds(wait)} s";
 
@@ -410,11 +443,24 @@ internal sealed class RelaySession
                 {
                     Log.StoreFailed(_relay.Logger, LogName, ex);
                     _relay.Metrics.Refused("store_failed");
+                    reply.Activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "store_failed");
                     notification = NotificationFrame.Err(reply.Id, ErrType.ErrInternal, "the message could not be stored; send it again");
                 }
             }
 
-            await SendAsync(FrameCodec.Encode(notification!), _stop.Token).ConfigureAwait(false);
+            try
+            {
+                await SendAsync(FrameCodec.Encode(notification!), _stop.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (reply.Started != 0)
+                {
+                    _relay.Metrics.Acknowledged(reply.Started, notification!.Type == MsgType.Ack);
+                }
+
+                reply.Activity?.Dispose();
+            }
         }
     }
 
@@ -441,12 +487,28 @@ internal sealed class RelaySession
         if (last > 0)
         {
             // The client has processed everything up to its offset: those messages need not be kept.
+            var removing = System.Diagnostics.Stopwatch.GetTimestamp();
             await _relay.Inboxes.RemoveThroughAsync(Address, last, token).ConfigureAwait(false);
+            _relay.Metrics.StoreCall("remove", removing);
         }
 
+        // The messages sent before the first short batch were waiting when the device connected: its backlog.
+        long? backlog = 0;
         while (!_closeSent)
         {
+            var reading = System.Diagnostics.Stopwatch.GetTimestamp();
             var batch = await _relay.Inboxes.ReadAsync(Address, last, DeliveryBatch, token).ConfigureAwait(false);
+            _relay.Metrics.StoreCall("read", reading);
+            if (backlog is { } waiting)
+            {
+                backlog = waiting + batch.Count;
+                if (batch.Count < DeliveryBatch)
+                {
+                    _relay.Metrics.InboxBacklog(backlog.Value);
+                    backlog = null;
+                }
+            }
+
             foreach (var stored in batch)
             {
                 // Stored frames were checked on the way in; only metadata.timestamp/offset change on the way out.
@@ -493,6 +555,7 @@ internal sealed class RelaySession
             }
 
             await _socket.SendAsync(frame, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+            _relay.Metrics.FrameSent();
             return true;
         }
         finally
@@ -657,5 +720,7 @@ internal sealed class RelaySession
     private readonly record struct Received(ReceivedKind Kind, byte[] Bytes, long Size, int CloseStatus);
 
     /// <summary>One answer owed to the client: an append to wait for (then ACK), or a ready refusal.</summary>
-    private sealed record PendingReply(string Id, Task<long>? Append, NotificationFrame? Immediate);
+    /// <remarks><c>Started</c> is the <see cref="System.Diagnostics.Stopwatch"/> timestamp of the frame's arrival (0 for
+    /// frames that are not messages); <c>Activity</c> is the frame's span, ended when the answer is sent.</remarks>
+    private sealed record PendingReply(string Id, Task<long>? Append, NotificationFrame? Immediate, long Started = 0, System.Diagnostics.Activity? Activity = null);
 }

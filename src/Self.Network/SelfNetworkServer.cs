@@ -72,13 +72,24 @@ public sealed class SelfNetworkServer : IAsyncDisposable
 
     /// <summary>Starts a server and returns once it listens.</summary>
     /// <exception cref="ArgumentException">The options are not valid; the message says what to fix.</exception>
+    public static Task<SelfNetworkServer> StartAsync(
+        SelfNetworkOptions options,
+        ILoggerFactory? loggerFactory = null,
+        CancellationToken cancellationToken = default) =>
+        StartAsync(options, new SelfNetworkHostOptions(), loggerFactory, cancellationToken);
+
+    /// <summary>Starts a server with Kestrel and proxy settings from <paramref name="host"/>, and returns once it listens.</summary>
+    /// <exception cref="ArgumentException">The options are not valid; the message says what to fix.</exception>
     public static async Task<SelfNetworkServer> StartAsync(
         SelfNetworkOptions options,
+        SelfNetworkHostOptions host,
         ILoggerFactory? loggerFactory = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(host);
         options.Validate();
+        host.Validate();
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
@@ -91,12 +102,21 @@ public sealed class SelfNetworkServer : IAsyncDisposable
 
             // Bodies are read by the API with its own limit (413 as JSON); this is only a backstop.
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBytes, options.MaxFrameBytes) * 2L;
+            if (host.Kestrel is { } kestrelConfiguration)
+            {
+                kestrel.Configure(kestrelConfiguration, reloadOnChange: false);
+            }
         });
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.Services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);
         builder.Services.AddSelfNetwork(options);
 
         var app = builder.Build();
+        if (host.ForwardedHeaders.Enabled)
+        {
+            app.UseForwardedHeaders(ForwardedHeaders(host.ForwardedHeaders));
+        }
+
         app.MapSelfNetwork();
         try
         {
@@ -118,6 +138,34 @@ public sealed class SelfNetworkServer : IAsyncDisposable
             await app.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    private static ForwardedHeadersOptions ForwardedHeaders(ForwardedHeadersSettings settings)
+    {
+        var forwarded = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor
+                | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto
+                | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedHost,
+            ForwardLimit = settings.ForwardLimit,
+        };
+        if (settings.KnownProxies.Length > 0 || settings.KnownNetworks.Length > 0)
+        {
+            // Only the proxies named: the loopback default would trust any process on this machine.
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var proxy in settings.KnownProxies)
+            {
+                forwarded.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+            }
+
+            foreach (var network in settings.KnownNetworks)
+            {
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+        }
+
+        return forwarded;
     }
 
     /// <summary>Closes every connection and stops listening.</summary>

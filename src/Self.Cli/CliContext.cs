@@ -23,6 +23,9 @@ public sealed record CliContext(
     /// <summary>Where the libraries log; nothing by default.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
+    /// <summary>Every environment variable (<c>self network serve</c> reads the <c>SELF_</c>-prefixed ones as configuration).</summary>
+    public Func<IEnumerable<KeyValuePair<string, string>>> ListEnvironment { get; init; } = ProcessEnvironment;
+
     /// <summary>The clock handed to the libraries.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -31,4 +34,12 @@ public sealed record CliContext(
 
     /// <summary>Resolves <paramref name="path"/> against <see cref="WorkingDirectory"/>.</summary>
     public string ResolvePath(string path) => Path.GetFullPath(path, WorkingDirectory);
+
+    private static IEnumerable<KeyValuePair<string, string>> ProcessEnvironment()
+    {
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            yield return new KeyValuePair<string, string>((string)entry.Key, entry.Value as string ?? string.Empty);
+        }
+    }
 }

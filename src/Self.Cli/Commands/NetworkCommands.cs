@@ -3,6 +3,9 @@ using Self.Cli.Terminal;
 using Self.Network;
 using Self.Network.Nats;
 using Self.Network.PostgreSql;
+using Self.Network.Telemetry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
 namespace Self.Cli.Commands;
@@ -17,11 +20,10 @@ internal static class NetworkCommands
 
     public static Command Create(CliContext context)
     {
-        var urls = new Option<string>("--urls")
+        var urls = new Option<string?>("--urls")
         {
-            Description = $"Where to listen; several URLs separated by ';'. Port 0 picks a free port. [default: {DefaultUrls}]",
+            Description = $"Where to listen; several URLs separated by ';'. Port 0 picks a free port; https:// needs --cert. [default: {DefaultUrls}]",
             HelpName = "URL",
-            DefaultValueFactory = _ => DefaultUrls,
         };
         var data = CommonOptions.Data($"Folder for the database and the generated admin token. [default: {CommonOptions.DefaultDataDirectory}]");
         var adminToken = new Option<string?>("--admin-token")
@@ -41,66 +43,87 @@ internal static class NetworkCommands
                 + "e.g. nats://127.0.0.1:4222 (else SELF_NATS_URL; else SQLite in the data folder).",
             HelpName = "URL",
         };
+        var config = new Option<string?>("--config")
+        {
+            Description = $"A JSON configuration file to read instead of ./{ServeConfiguration.FileName} (SELF_… environment variables and flags override it).",
+            HelpName = "FILE",
+        };
+        var cert = new Option<string?>("--cert")
+        {
+            Description = "The TLS certificate (.pfx/.p12, or .pem with its key beside it) for https:// URLs (Kestrel:Certificates:Default:Path).",
+            HelpName = "FILE",
+        };
+        var certPassword = new Option<string?>("--cert-password")
+        {
+            Description = "The certificate's password (Kestrel:Certificates:Default:Password; prefer SELF_Kestrel__Certificates__Default__Password).",
+            HelpName = "PASSWORD",
+        };
+        var logFormat = new Option<string?>("--log-format")
+        {
+            Description = "Log to stderr as 'simple' lines or 'json' objects, at Information and above (Logging:Console:FormatterName).",
+            HelpName = "FORMAT",
+        };
+        logFormat.AcceptOnlyFromAmong("simple", "json", "systemd");
+        var metricsPort = new Option<int?>("--metrics-port")
+        {
+            Description = "Serve /metrics on this port only, away from the API (Telemetry:MetricsPort). [default: /metrics on the API port]",
+            HelpName = "PORT",
+        };
         var json = CommonOptions.Json("Print where the network listens as one JSON line (with the admin token when it was generated).");
 
         var serve = new Command("serve", "Run the Self network (identity registry and end-to-end-encrypted relay) until Ctrl-C.")
         {
-            urls, data, adminToken, postgres, nats, json,
+            urls, data, adminToken, postgres, nats, config, cert, certPassword, logFormat, metricsPort, json,
         };
-        serve.SetAction((parse, cancellationToken) => ServeAsync(
-            context,
-            new ServeSettings(
-                parse.GetRequiredValue(urls),
-                context.ResolvePath(parse.GetValue(data) ?? CommonOptions.DefaultDataDirectory),
-                parse.GetValue(adminToken) ?? NonEmpty(context.GetEnvironment("SELF_ADMIN_TOKEN")),
-                NonEmpty(parse.GetValue(postgres)) ?? NonEmpty(context.GetEnvironment("SELF_POSTGRES")),
-                NonEmpty(parse.GetValue(nats)) ?? NonEmpty(context.GetEnvironment("SELF_NATS_URL")),
-                parse.GetValue(json)),
-            cancellationToken));
+        serve.SetAction((parse, cancellationToken) =>
+        {
+            // Flags override SELF_ variables, which override appsettings.json (ServeConfiguration).
+            var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["Network:Urls"] = NonEmpty(parse.GetValue(urls)),
+                ["Network:DataDirectory"] = NonEmpty(parse.GetValue(data)),
+                ["Network:AdminToken"] = parse.GetValue(adminToken),
+                ["PostgreSql:ConnectionString"] = NonEmpty(parse.GetValue(postgres)),
+                ["Nats:Url"] = NonEmpty(parse.GetValue(nats)),
+                ["Kestrel:Certificates:Default:Path"] = NonEmpty(parse.GetValue(cert)),
+                ["Kestrel:Certificates:Default:Password"] = parse.GetValue(certPassword),
+                ["Logging:Console:FormatterName"] = parse.GetValue(logFormat),
+                ["Telemetry:MetricsPort"] = parse.GetValue(metricsPort)?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            var configuration = ServeConfiguration.Build(context, NonEmpty(parse.GetValue(config)), flags);
+            return ServeAsync(context, ServeConfiguration.Bind(context, configuration), parse.GetValue(json), cancellationToken);
+        });
 
         return new Command("network", "Run a Self network.") { serve };
     }
 
-    private static async Task<int> ServeAsync(CliContext context, ServeSettings settings, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(CliContext context, ServeSettings settings, bool json, CancellationToken cancellationToken)
     {
-        var data = settings.Data;
-        var json = settings.Json;
-        SelfPostgreSqlOptions? registry;
-        SelfNatsOptions? inboxes;
-        SelfNetworkOptions options;
-        try
+        var registry = settings.PostgreSql;
+        var inboxes = settings.Nats;
+        var telemetry = settings.Telemetry;
+        var options = settings.Network with
         {
-            registry = settings.Postgres is null ? null : new SelfPostgreSqlOptions { ConnectionString = settings.Postgres };
-            inboxes = settings.Nats is null ? null : new SelfNatsOptions { Url = settings.Nats };
-            registry?.Validate();
-            inboxes?.Validate();
-            options = new SelfNetworkOptions
+            ConfigureServices = services =>
             {
-                Urls = settings.Urls,
-                DataDirectory = data,
-                AdminToken = settings.AdminToken,
-                TimeProvider = context.TimeProvider,
-                ConfigureServices = registry is null && inboxes is null ? null : services =>
+                if (registry is not null)
                 {
-                    if (registry is not null)
-                    {
-                        services.AddSelfNetworkPostgreSql(registry);
-                    }
+                    services.AddSelfNetworkPostgreSql(registry);
+                }
 
-                    if (inboxes is not null)
-                    {
-                        services.AddSelfNetworkNats(inboxes);
-                    }
-                },
-            };
-            options.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new CliException(ex.Message, ExitCodes.Usage);
-        }
+                if (inboxes is not null)
+                {
+                    services.AddSelfNetworkNats(inboxes);
+                }
 
-        await using var server = await SelfNetworkServer.StartAsync(options, context.LoggerFactory, cancellationToken).ConfigureAwait(false);
+                services.AddSelfNetworkTelemetry(telemetry);
+            },
+        };
+        var data = options.DataDirectory;
+
+        // A Logging section (or --log-format) means the operator wants the server's logs, as ASP.NET Core would give them.
+        using var ownLoggers = settings.Logging is { } logging ? CreateLoggerFactory(logging) : null;
+        await using var server = await SelfNetworkServer.StartAsync(options, settings.Host, ownLoggers ?? context.LoggerFactory, cancellationToken).ConfigureAwait(false);
         if (json)
         {
             JsonOutput.Write(
@@ -180,7 +203,9 @@ internal static class NetworkCommands
         console.MarkupLine("[grey]Press Ctrl-C to stop.[/]");
     }
 
-    private sealed record ServeSettings(string Urls, string Data, string? AdminToken, string? Postgres, string? Nats, bool Json);
+    private static ILoggerFactory CreateLoggerFactory(IConfiguration logging) => LoggerFactory.Create(builder => builder
+        .AddConfiguration(logging)
+        .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
 
     internal static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

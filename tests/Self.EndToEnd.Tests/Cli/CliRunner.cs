@@ -56,6 +56,7 @@ public sealed class CliRunner : IDisposable
         var context = new CliContext(ansi, output, error, name => Environment.GetValueOrDefault(name), cancellationToken)
         {
             WorkingDirectory = _work.Path,
+            ListEnvironment = () => Environment.Select(static e => e).ToArray(),
         };
         var run = Task.Run(async () =>
         {

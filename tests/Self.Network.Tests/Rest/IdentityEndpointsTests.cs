@@ -264,20 +264,7 @@ public sealed class IdentityEndpointsTests(NetworkFixture fixture)
         Assert.Equal("ok", response.Json.GetProperty("status").GetString());
     }
 
-    [Fact]
-    public async Task Metrics_AfterARefusal_ListsCountersInPrometheusText()
-    {
-        await Http.CallAsync(HttpMethod.Get, "/v1/identities/12345678901");
-
-        var response = await Http.CallAsync(HttpMethod.Get, "/metrics");
-
-        Assert.Equal(HttpStatusCode.OK, response.Status);
-        Assert.Contains("# TYPE self_network_websocket_connections gauge", response.Body, StringComparison.Ordinal);
-        Assert.Contains("self_network_messages_accepted_total", response.Body, StringComparison.Ordinal);
-        Assert.Contains("self_network_messages_delivered_total", response.Body, StringComparison.Ordinal);
-        Assert.Matches("self_network_refusals_total\\{code=\"unauthorized\"\\} [1-9]", response.Body);
-        Assert.Matches("self_network_http_requests_total\\{status=\"401\"\\} [1-9]", response.Body);
-    }
+    // /metrics is served by Self.Network.Telemetry now: Operations/TelemetryTests checks the same series there.
 
     [Fact]
     public async Task UnknownRoute_Returns404Json()

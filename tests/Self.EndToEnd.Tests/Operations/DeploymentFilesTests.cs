@@ -127,6 +127,20 @@ public sealed class DeploymentFilesTests
         Assert.Contains("--data", systemd);
     }
 
+    [Fact]
+    public void Docs_ListEveryNetworkOption()
+    {
+        var docs = File.ReadAllText(Path.Combine(Root, "docs", "operations.md"));
+        static IEnumerable<string> Settable(Type type, string prefix) => type.GetProperties()
+            .Where(p => p.SetMethod is { IsPublic: true } && p.PropertyType != typeof(TimeProvider) && !typeof(Delegate).IsAssignableFrom(p.PropertyType))
+            .SelectMany(p => p.PropertyType == typeof(Self.Network.RateLimitOptions) ? Settable(p.PropertyType, prefix + p.Name + ":") : [prefix + p.Name]);
+
+        var keys = Settable(typeof(Self.Network.SelfNetworkOptions), "Network:").ToList();
+
+        Assert.Contains("Network:RateLimits:FrameWindow", keys);
+        Assert.All(keys, key => Assert.Contains($"`{key}`", docs, StringComparison.Ordinal));
+    }
+
     /// <summary>ENTRYPOINT then CMD of the Dockerfile's last stage (both in exec form).</summary>
     private static string[] DockerCommandLine()
     {

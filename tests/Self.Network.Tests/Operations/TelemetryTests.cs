@@ -48,17 +48,18 @@ public sealed class TelemetryTests
 
         var response = await http.CallAsync(HttpMethod.Get, "/metrics");
 
+        // The exporter reads every Self.Network meter of the process (the other tests' servers too), so counts are "at least".
         Assert.Equal(HttpStatusCode.OK, response.Status);
         var text = response.Body;
         Assert.Contains("# TYPE self_network_websocket_connections gauge", text, StringComparison.Ordinal);
-        Assert.Matches("self_network_messages_accepted_total\\{[^}]*\\} 1\\b", text);
+        Assert.Matches("self_network_messages_accepted_total\\{[^}]*\\} [1-9]", text);
         Assert.Matches("self_network_messages_delivered_total\\{[^}]*\\} [1-9]", text);
         Assert.Matches("self_network_refusals_total\\{[^}]*code=\"unauthorized\"[^}]*\\} [1-9]", text);
         Assert.Matches("self_network_http_requests_total\\{[^}]*status=\"401\"[^}]*\\} [1-9]", text);
-        Assert.Matches("self_network_frames_received_total\\{[^}]*type=\"message\"[^}]*\\} 1\\b", text);
+        Assert.Matches("self_network_frames_received_total\\{[^}]*type=\"message\"[^}]*\\} [1-9]", text);
         Assert.Matches("self_network_frames_sent_total\\{[^}]*\\} [1-9]", text);
-        Assert.Matches("self_network_ack_duration_seconds_count\\{[^}]*outcome=\"ack\"[^}]*\\} 1\\b", text);
-        Assert.Matches("self_network_store_duration_seconds_count\\{[^}]*operation=\"append\"[^}]*\\} 1\\b", text);
+        Assert.Matches("self_network_ack_duration_seconds_count\\{[^}]*outcome=\"ack\"[^}]*\\} [1-9]", text);
+        Assert.Matches("self_network_store_duration_seconds_count\\{[^}]*operation=\"append\"[^}]*\\} [1-9]", text);
         Assert.Matches("self_network_inbox_depth_count\\{[^}]*\\} [1-9]", text);
     }
 

@@ -28,7 +28,16 @@ public sealed class NumberMatchingTests(NetworkFixture network) : IDisposable
         Assert.NotNull(challenge.Number);
         Assert.Matches("^[0-9]{2}$", challenge.Number);
         Assert.True(request.RequiresNumber);
-        Assert.DoesNotContain(challenge.Number!, RequestText(request));
+        // The number itself never travels: no claim carries it, only its salted hash.
+        using (var claims = System.Text.Json.JsonDocument.Parse(RequestText(request)))
+        {
+            Assert.True(claims.RootElement.TryGetProperty("number_match", out var hashed) && hashed.ValueKind == System.Text.Json.JsonValueKind.Object);
+            Assert.False(claims.RootElement.TryGetProperty("number", out var plain) && plain.ValueKind != System.Text.Json.JsonValueKind.Undefined);
+            Assert.DoesNotContain(
+                claims.RootElement.EnumerateObject(),
+                p => p.Value.ValueKind == System.Text.Json.JsonValueKind.String && p.Value.GetString() == challenge.Number);
+        }
+
         await request.AcceptAsync(challenge.Number!);
         var response = await client.Authentication.WaitForResponseAsync(challenge.ConversationId).WaitAsync(Patience);
         Assert.Equal(AuthenticationStatus.Accepted, response.Status);

@@ -105,6 +105,10 @@ public sealed partial class SelfDevice
             throw new RequestAlreadyAnsweredException(request.ConversationId, request.StateDescription);
         }
 
+        using var span = Diagnostics.DeviceTelemetry.ActivitySource.StartActivity("self.device.answer", System.Diagnostics.ActivityKind.Producer);
+        span?.SetTag("self.conversation.id", request.ConversationId);
+        span?.SetTag("self.answer", answer switch { RequestAnswer.Accepted => "accepted", RequestAnswer.Rejected => "rejected", _ => "unauthorized" });
+        span?.SetTag("self.by_policy", byPolicy);
         DeviceSession session;
         try
         {
@@ -136,8 +140,9 @@ public sealed partial class SelfDevice
                 session.Key);
             await session.Endpoint.SendAsync(request.AppId, response, request.ResponseSubtype, priority: 0, type, cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception ex)
         {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.GetType().Name);
             request.AbortAnswer();
             throw;
         }

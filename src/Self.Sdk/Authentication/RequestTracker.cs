@@ -82,7 +82,10 @@ internal sealed class RequestTracker : IAsyncDisposable
         CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var pending = new PendingRequest(cid, selfId, requestType, expires, number, callback);
+        var pending = new PendingRequest(cid, selfId, requestType, expires, number, callback)
+        {
+            Started = System.Diagnostics.Stopwatch.GetTimestamp(),
+        };
         if (!_open.TryAdd(cid, pending))
         {
             throw new ArgumentException($"Conversation id '{cid}' already names an open request of this app; choose another.", nameof(cid));
@@ -99,6 +102,7 @@ internal sealed class RequestTracker : IAsyncDisposable
             throw;
         }
 
+        pending.Activity = Diagnostics.SdkTelemetry.StartRequest(cid);
         Arm(pending);
         return pending;
     }
@@ -135,6 +139,7 @@ internal sealed class RequestTracker : IAsyncDisposable
         }
 
         Log.RequestEnded(_logger, cid, response.Status.ToString());
+        Diagnostics.SdkTelemetry.EndRequest(response.Status, pending.Started, pending.Activity);
         pending.Completion.TrySetResult(response);
         if (pending.Callback is { } callback)
         {
@@ -329,6 +334,12 @@ internal sealed class PendingRequest(
     public Action<AuthenticationResponse>? Callback { get; } = callback;
 
     public TaskCompletionSource<AuthenticationResponse> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The <see cref="System.Diagnostics.Stopwatch"/> timestamp of the request being opened (0 when restored after a restart).</summary>
+    public long Started { get; init; }
+
+    /// <summary>The request's span, ended with its outcome.</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
 
     public void ArmTimer(ITimer timer) => Interlocked.Exchange(ref _timer, timer)?.Dispose();
 

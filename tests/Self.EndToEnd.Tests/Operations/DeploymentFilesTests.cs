@@ -23,6 +23,10 @@ public sealed class DeploymentFilesTests
         var command = DockerCommandLine();
         var port = FreePort();
         var metricsPort = FreePort();
+        while (metricsPort == port)
+        {
+            metricsPort = FreePort();
+        }
         var data = Path.Combine(Path.GetTempPath(), "self-deploy-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(data);
 
@@ -42,7 +46,8 @@ public sealed class DeploymentFilesTests
         process.BeginOutputReadLine();
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            // Generous timeouts: under the whole suite's load the first scrape of a cold process can take seconds.
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             var ready = await WaitForAsync(http, new Uri($"http://127.0.0.1:{port}/readyz"), process);
             var metrics = await http.GetAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
 
@@ -50,6 +55,10 @@ public sealed class DeploymentFilesTests
             Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
             Assert.Contains("target_info", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(data, "self-network.db")));
+        }
+        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{ex.GetType().Name}: {ex.Message}\n--- server stderr\n{string.Join('\n', errors)}", ex);
         }
         finally
         {

@@ -62,6 +62,18 @@ public sealed class SecureMessenger
     private long _processedOffset;
     private long _lastStamp;
 
+    // Receiving is pipelined: a frame is opened (under the Olm lock) and its commit queued, then the next frame is
+    // opened while that commit is in flight, so they share an fsync. Each frame's completion (offset, delivery) runs in
+    // inbox order, only after its own commit is durable. At most this many frames wait for their commit.
+    private const int MaxReceivesInFlight = 64;
+    private readonly SemaphoreSlim _receiveWindow = new(MaxReceivesInFlight, MaxReceivesInFlight);
+    private readonly Lock _receiveGate = new();
+    private Task _receiveTail = Task.CompletedTask;
+    private long _openedOffset;
+
+    // Message ids opened whose commit is not durable yet (the store does not know them yet).
+    private readonly ConcurrentDictionary<string, byte> _pendingJtis = new(StringComparer.Ordinal);
+
     private readonly Lock _subscriberGate = new();
     private readonly SemaphoreSlim _deliveryLock = new(1, 1);
     private readonly Queue<ReceivedMessage> _undelivered = new();
@@ -144,6 +156,7 @@ public sealed class SecureMessenger
             _account = account;
             var offset = await _store.GetProcessedOffsetAsync(cancellationToken).ConfigureAwait(false);
             Interlocked.Exchange(ref _processedOffset, offset);
+            Interlocked.Exchange(ref _openedOffset, offset);
             _connection.AdvanceProcessedOffset(offset);
             await PublishUnpublishedLockedAsync(throwOnFailure: true, cancellationToken).ConfigureAwait(false);
         }
@@ -272,8 +285,10 @@ public sealed class SecureMessenger
             }
         }
 
+        var plaintext = message.ToUtf8Bytes();
         var sentTo = new List<Address>();
         byte[] envelope;
+        Task durable;
         await _olmLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -313,19 +328,23 @@ public sealed class SecureMessenger
                     : new MessageRefusedException(ErrType.ErrMessage, $"no device of {recipientId} could be reached", new AggregateException(failures));
             }
 
-            envelope = GroupEnvelope.Seal(message.ToUtf8Bytes(), recipients);
+            envelope = GroupEnvelope.Seal(plaintext, recipients);
             foreach (var (address, entry) in used)
             {
                 SaveSessionLocked(batch, address, entry);
             }
 
-            // The sessions moved on: persist them before anything leaves, whatever the caller's token says.
-            await _store.CommitAsync(batch, CancellationToken.None).ConfigureAwait(false);
+            // Queued under the lock, so it lands after every earlier export; awaited without the lock, so concurrent
+            // sends and receives share one transaction.
+            durable = _store.CommitAsync(batch, CancellationToken.None);
         }
         finally
         {
             _olmLock.Release();
         }
+
+        // The sessions moved on: nothing leaves before they are durable, whatever the caller's token says.
+        await durable.ConfigureAwait(false);
 
         var frameId = Guid.NewGuid().ToString();
         // message_type carries the typ (spec §6) unless the caller says otherwise.
@@ -401,50 +420,143 @@ public sealed class SecureMessenger
     // ---- Receiving ------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Processes one incoming frame (the <see cref="MessagingConnection"/> handler): decrypt, verify, dedupe, commit,
-    /// then deliver. Frames at or below the processed offset are skipped.
+    /// Processes one incoming frame (the <see cref="MessagingConnection"/> handler): decrypt, verify, dedupe, queue the
+    /// commit; then, once that commit is durable and every earlier frame is done, advance the processed offset and
+    /// deliver. Returns once the frame is opened and its commit queued (before it is durable), so that the next frame
+    /// can share the commit; call it for one frame at a time, in inbox order. Frames at or below the highest offset
+    /// already opened are skipped.
     /// </summary>
     public async ValueTask HandleFrameAsync(MessageFrame frame, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(frame);
         _ = Account;
-        if (frame.Offset <= ProcessedOffset)
+        if (frame.Offset <= Interlocked.Read(ref _openedOffset))
         {
             Log.DuplicateSkipped(_logger, frame.Id, frame.Offset, "offset already processed");
             return;
         }
 
-        ReceivedMessage? received;
-        bool replenish;
-        await _olmLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _receiveWindow.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Opened opened;
         try
         {
-            var batch = _store.CreateBatch();
-            received = await OpenLockedAsync(frame, batch, cancellationToken).ConfigureAwait(false);
-            batch.SetProcessedOffset(frame.Offset);
-            // One commit per processed message: sessions, account, seen jti and offset together.
-            await _store.CommitAsync(batch, CancellationToken.None).ConfigureAwait(false);
-            Interlocked.Exchange(ref _processedOffset, frame.Offset);
-            _connection.AdvanceProcessedOffset(frame.Offset);
-            replenish = Account.NeedsReplenishment || Account.UnpublishedOneTimeKeyCount > 0;
+            opened = await OpenFrameAsync(frame, cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch
         {
-            _olmLock.Release();
+            _receiveWindow.Release();
+            throw;
         }
 
-        if (received is not null)
+        lock (_receiveGate)
         {
-            await DeliverAsync(received, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (replenish)
-        {
-            await ReplenishAsync(cancellationToken).ConfigureAwait(false);
+            _receiveTail = CompleteReceiveAsync(_receiveTail, frame, opened, cancellationToken);
         }
     }
 
-    private async Task<ReceivedMessage?> OpenLockedAsync(MessageFrame frame, ClientStoreBatch batch, CancellationToken cancellationToken)
+    /// <summary>Completes when every frame handed to <see cref="HandleFrameAsync"/> so far is committed and delivered (or failed).</summary>
+    public Task WhenReceivedAsync()
+    {
+        lock (_receiveGate)
+        {
+            return _receiveTail;
+        }
+    }
+
+    private sealed record Opened(Task Durable, ReceivedMessage? Message, string? Jti, bool Replenish);
+
+    // Opens the frame and queues its commit (sessions, account, seen jti and offset in one batch). The Olm lock is
+    // held for the decryption only, unless the Olm account changed (a pre-key message): account exports must land in
+    // the order they were made, so that commit is queued under the lock. Session rows are ordered by their stamp.
+    private async Task<Opened> OpenFrameAsync(MessageFrame frame, CancellationToken cancellationToken)
+    {
+        var batch = _store.CreateBatch();
+        Decrypted? decrypted;
+        bool replenish;
+        var locked = true;
+        await _olmLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Interlocked.Exchange(ref _openedOffset, Math.Max(Interlocked.Read(ref _openedOffset), frame.Offset));
+            decrypted = await DecryptLockedAsync(frame, batch, cancellationToken).ConfigureAwait(false);
+            replenish = Account.NeedsReplenishment || Account.UnpublishedOneTimeKeyCount > 0;
+            if (!batch.SavesAccount)
+            {
+                _olmLock.Release();
+                locked = false;
+            }
+
+            var (received, jti) = decrypted is null ? (null, null) : await VerifyAsync(frame, decrypted, batch, cancellationToken).ConfigureAwait(false);
+            batch.SetProcessedOffset(frame.Offset);
+            if (jti is not null)
+            {
+                _pendingJtis[jti] = 0;
+            }
+
+            // Whatever the caller's token says: the sessions moved on in memory.
+            var durable = _store.CommitAsync(batch, CancellationToken.None);
+            return new Opened(durable, received, jti, replenish);
+        }
+        finally
+        {
+            if (locked)
+            {
+                _olmLock.Release();
+            }
+        }
+    }
+
+    private async Task CompleteReceiveAsync(Task previous, MessageFrame frame, Opened opened, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await previous.ConfigureAwait(false);
+            try
+            {
+                await opened.Durable.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.ReceiveNotPersisted(_logger, ex, frame.Id, frame.Offset);
+                return;
+            }
+
+            var current = Interlocked.Read(ref _processedOffset);
+            if (frame.Offset > current)
+            {
+                Interlocked.Exchange(ref _processedOffset, frame.Offset);
+            }
+
+            _connection.AdvanceProcessedOffset(frame.Offset);
+            if (opened.Message is not null)
+            {
+                await DeliverAsync(opened.Message, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (opened.Replenish)
+            {
+                await ReplenishAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.SubscriberFailed(_logger, ex, frame.Offset);
+        }
+        finally
+        {
+            if (opened.Jti is not null)
+            {
+                _pendingJtis.TryRemove(opened.Jti, out _);
+            }
+
+            _receiveWindow.Release();
+        }
+    }
+
+    private sealed record Decrypted(Address Sender, byte[] Body);
+
+    // Under the Olm lock: the checks that need no signature, this device's entry (sessions into the batch) and the body.
+    private async Task<Decrypted?> DecryptLockedAsync(MessageFrame frame, ClientStoreBatch batch, CancellationToken cancellationToken)
     {
         void Drop(string reason) => Log.MessageDropped(_logger, frame.Id, frame.Sender, frame.Offset, reason);
 
@@ -488,10 +600,9 @@ public sealed class SecureMessenger
             return null;
         }
 
-        byte[] body;
         try
         {
-            body = envelope.OpenBody(keyAndNonce);
+            return new Decrypted(sender, envelope.OpenBody(keyAndNonce));
         }
         catch (EnvelopeException ex)
         {
@@ -502,24 +613,32 @@ public sealed class SecureMessenger
         {
             CryptographicOperations.ZeroMemory(keyAndNonce);
         }
+    }
 
+    // Without the Olm lock: the signed message, its signature against the sender's history, and the jti.
+    private async Task<(ReceivedMessage? Message, string? Jti)> VerifyAsync(
+        MessageFrame frame, Decrypted decrypted, ClientStoreBatch batch, CancellationToken cancellationToken)
+    {
+        void Drop(string reason) => Log.MessageDropped(_logger, frame.Id, frame.Sender, frame.Offset, reason);
+
+        var sender = decrypted.Sender;
         FlattenedJws jws;
         MessageClaims claims;
         try
         {
-            jws = FlattenedJws.Parse(body);
+            jws = FlattenedJws.Parse(decrypted.Body);
             claims = SignedMessage.ReadClaims<MessageClaims>(jws);
         }
         catch (Exception ex) when (ex is JwsFormatException or MessageFormatException)
         {
             Drop($"the message is not a signed message ({ex.Message})");
-            return null;
+            return (null, null);
         }
 
         if (claims.Iss != sender.Id)
         {
             Drop($"its issuer {claims.Iss} is not the sending identity {sender.Id}");
-            return null;
+            return (null, null);
         }
 
         HistoryKey? key;
@@ -530,37 +649,37 @@ public sealed class SecureMessenger
         catch (SelfException ex)
         {
             Drop($"the sender's key history is unavailable: {ex.Message}");
-            return null;
+            return (null, null);
         }
 
         if (key is null)
         {
             Drop($"key {jws.Header.Kid} of {sender.Id} was not valid at {claims.Iat:O}");
-            return null;
+            return (null, null);
         }
 
         if (key.Role != KeyRole.Device || key.DeviceId != sender.Device)
         {
             Drop($"key {jws.Header.Kid} is not a device key of {sender}");
-            return null;
+            return (null, null);
         }
 
         if (!jws.Verify(key.PublicKey))
         {
             Drop("the signature does not verify");
-            return null;
+            return (null, null);
         }
 
-        if (await _store.HasSeenJtiAsync(claims.Jti, cancellationToken).ConfigureAwait(false))
+        if (_pendingJtis.ContainsKey(claims.Jti) || await _store.HasSeenJtiAsync(claims.Jti, cancellationToken).ConfigureAwait(false))
         {
             Log.DuplicateSkipped(_logger, frame.Id, frame.Offset, "jti already processed");
-            return null;
+            return (null, null);
         }
 
         var now = _time.GetUtcNow();
         var keepUntil = claims.Exp > now ? claims.Exp + TimeSpan.FromDays(1) : now + JtiRetention;
         batch.AddSeenJti(claims.Jti, keepUntil > now + JtiRetention ? now + JtiRetention : keepUntil);
-        return new ReceivedMessage(sender, jws, claims.Typ, frame.Offset);
+        return (new ReceivedMessage(sender, jws, claims.Typ, frame.Offset), claims.Jti);
     }
 
     private async Task<byte[]> DecryptEntryLockedAsync(Address sender, OlmMessage entry, ClientStoreBatch batch, CancellationToken cancellationToken)

@@ -123,7 +123,7 @@ public sealed partial class SelfDevice
                     DeviceId = DeviceId,
                 },
                 session.Key);
-            await session.Endpoint.SendAsync(request.AppId, response, request.ResponseSubtype, priority: 0, type, cancellationToken).ConfigureAwait(false);
+            await session.Endpoint.SendAsync(request.AppId, response, request.ResponseSubtype, priority: 0, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch
         {

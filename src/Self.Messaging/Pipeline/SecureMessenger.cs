@@ -197,10 +197,12 @@ public sealed class SecureMessenger
     /// per device; completes when the server has stored it for at least one device. A recipient who has not connected
     /// to this identity gives <see cref="MessageRefusedException"/> with <see cref="MessageRefusedException.IsNotConnected"/>
     /// (from the REST 403 or the server's ERR); an unknown recipient a <see cref="SelfApiException"/> with 404.
-    /// <paramref name="messageType"/> goes into the frame's <c>message_type</c>; by default the message's <c>typ</c>.
+    /// The frame's <c>message_type</c> is the message's own <c>typ</c> (spec §6). Changes in <paramref name="alongWith"/>
+    /// (an open request, say) are committed in the same transaction as the sessions, before any frame leaves; they are
+    /// not committed when the message cannot be encrypted to any device.
     /// </summary>
     public async Task SendAsync(
-        string recipientId, FlattenedJws message, MsgSubType subtype = MsgSubType.Unknown, uint priority = 0, string? messageType = null,
+        string recipientId, FlattenedJws message, MsgSubType subtype = MsgSubType.Unknown, uint priority = 0, ClientStoreBatch? alongWith = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(recipientId);
@@ -209,7 +211,7 @@ public sealed class SecureMessenger
 
         try
         {
-            await SendToDevicesAsync(recipientId, message, subtype, priority, messageType, cancellationToken).ConfigureAwait(false);
+            await SendToDevicesAsync(recipientId, message, subtype, priority, alongWith, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -249,7 +251,7 @@ public sealed class SecureMessenger
     }
 
     private async Task SendToDevicesAsync(
-        string recipientId, FlattenedJws message, MsgSubType subtype, uint priority, string? messageType, CancellationToken cancellationToken)
+        string recipientId, FlattenedJws message, MsgSubType subtype, uint priority, ClientStoreBatch? alongWith, CancellationToken cancellationToken)
     {
         var devices = await DevicesAsync(recipientId, cancellationToken).ConfigureAwait(false);
 
@@ -334,6 +336,11 @@ public sealed class SecureMessenger
                 SaveSessionLocked(batch, address, entry);
             }
 
+            if (alongWith is not null)
+            {
+                batch.Append(alongWith);
+            }
+
             // Queued under the lock, so it lands after every earlier export; awaited without the lock, so concurrent
             // sends and receives share one transaction.
             durable = _store.CommitAsync(batch, CancellationToken.None);
@@ -347,8 +354,8 @@ public sealed class SecureMessenger
         await durable.ConfigureAwait(false);
 
         var frameId = Guid.NewGuid().ToString();
-        // message_type carries the typ (spec §6) unless the caller says otherwise.
-        messageType ??= SignedMessage.PeekType(message);
+        // message_type carries the typ (spec §6).
+        var messageType = SignedMessage.PeekType(message);
         var typeBytes = messageType is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(messageType);
         var sends = sentTo
             .Select(address => (Address: address, Task: _connection.SendAsync(

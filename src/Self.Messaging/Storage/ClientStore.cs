@@ -67,7 +67,7 @@ public sealed class ClientStore : IAsyncDisposable
     private readonly Lock _queueGate = new();
     private readonly SqliteCommand?[] _writes = new SqliteCommand?[WriteSql.Length];
     private List<PendingCommit> _queue = [];
-    private Task _committer = Task.CompletedTask;
+    private TaskCompletionSource? _committer;
     private bool _committing;
     private long _transactions;
     private Action? _beforeCommit;
@@ -289,7 +289,8 @@ public sealed class ClientStore : IAsyncDisposable
             if (!_committing)
             {
                 _committing = true;
-                _committer = Task.Run(CommitQueued, CancellationToken.None);
+                _committer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                StoreWriterThreads.Post(CommitQueued);
             }
         }
 
@@ -349,7 +350,7 @@ public sealed class ClientStore : IAsyncDisposable
             }
 
             _disposed = true;
-            committer = _committer;
+            committer = _committing ? _committer!.Task : Task.CompletedTask;
         }
 
         await committer.ConfigureAwait(false);
@@ -381,6 +382,7 @@ public sealed class ClientStore : IAsyncDisposable
 
     // ---- Group commit -----------------------------------------------------------------------------------------
 
+    // Runs on a writer thread until the queue is empty; never throws (each failure goes to its batch's caller).
     private void CommitQueued()
     {
         while (true)
@@ -391,6 +393,7 @@ public sealed class ClientStore : IAsyncDisposable
                 if (_queue.Count == 0)
                 {
                     _committing = false;
+                    _committer!.TrySetResult();
                     return;
                 }
 

@@ -260,7 +260,7 @@ public sealed class AuthenticationService
         try
         {
             await endpoint.SendAsync(
-                selfId, jws, MsgSubType.AuthenticationReq, priority: 1, MessageTypes.FactsQueryRequest, cancellationToken).ConfigureAwait(false);
+                selfId, jws, MsgSubType.AuthenticationReq, priority: 1, cancellationToken: cancellationToken).ConfigureAwait(false);
             Log.RequestSent(_logger, cid, selfId, expires);
             return pending;
         }

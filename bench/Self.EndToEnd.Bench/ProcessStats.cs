@@ -38,6 +38,21 @@ internal static class ProcessStats
 
     public static int CurrentPid => Environment.ProcessId;
 
+    /// <summary>This process's soft limit of open files (/proc/self/limits), or long.MaxValue when unlimited.</summary>
+    public static long OpenFileLimit()
+    {
+        foreach (var line in File.ReadLines("/proc/self/limits"))
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                var soft = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+                return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : long.MaxValue;
+            }
+        }
+
+        return long.MaxValue;
+    }
+
     private static long KiloBytes(string line) =>
         long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
 }

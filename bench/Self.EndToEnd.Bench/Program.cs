@@ -104,9 +104,17 @@ try
     IdleSummary? idle = null;
     if (options.Idle > 0)
     {
+        // Both ends of every connection are on this machine, each process under its own descriptor limit.
+        var limit = ProcessStats.OpenFileLimit();
+        var tried = Math.Min(options.Idle, Math.Max(100, (int)Math.Min(int.MaxValue, limit - 2_000)));
+        if (tried < options.Idle)
+        {
+            Say($"idle connections: the descriptor limit is {limit} (and cannot be raised here), so {tried} instead of {options.Idle}");
+        }
+
         await using var idleServer = await ServerProcess.StartAsync(Path.Combine(work, "idle-network"));
-        Say($"idle connections: {options.Idle} on a fresh server process {idleServer.Pid}…");
-        idle = await IdleConnections.RunAsync(idleServer, options.Idle, Say);
+        Say($"idle connections: {tried} on a fresh server process {idleServer.Pid}…");
+        idle = await IdleConnections.RunAsync(idleServer, tried, Say);
         Say($"idle connections: {idle.BytesPerConnection / 1024:F1} KB of server memory each; one message to each delivered in {idle.AllDelivered.TotalSeconds:F2} s");
     }
 
@@ -162,7 +170,7 @@ try
     if (idle is not null)
     {
         report
-            .AppendLine(CultureInfo.InvariantCulture, $"| idle connections held | {idle.Connections:N0} of {options.Idle:N0} tried | 100,000 |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| idle connections held (descriptor limit {ProcessStats.OpenFileLimit():N0} per process) | {idle.Connections:N0} of {options.Idle:N0} asked | 100,000 |")
             .AppendLine(CultureInfo.InvariantCulture, $"| server memory per idle connection (RSS delta / connections) | {idle.BytesPerConnection / 1024:F1} KB | ≤ 20 KB |")
             .AppendLine(CultureInfo.InvariantCulture, $"| one message to each idle connection: all acknowledged / all delivered | {idle.AllAcknowledged.TotalSeconds:F2} s / {idle.AllDelivered.TotalSeconds:F2} s | |");
     }

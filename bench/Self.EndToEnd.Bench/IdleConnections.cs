@@ -201,10 +201,11 @@ internal static class IdleConnections
             }
         }
 
+        /// <summary>Completes when <paramref name="count"/> more ACKs have arrived (call between batches, not during one).</summary>
         public Task<int> ExpectAcks(int count)
         {
-            _expected = count;
             _acks = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _expected, Volatile.Read(ref _acked) + count);
             return _acks.Task;
         }
 
@@ -257,7 +258,7 @@ internal static class IdleConnections
 
                             break;
                         case NotificationFrame { Type: MsgType.Ack }:
-                            if (Interlocked.Increment(ref _acked) == _expected)
+                            if (Interlocked.Increment(ref _acked) == Volatile.Read(ref _expected))
                             {
                                 _acks?.TrySetResult(_acked);
                             }

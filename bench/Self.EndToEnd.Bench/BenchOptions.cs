@@ -7,15 +7,23 @@ internal sealed record BenchOptions
 {
     public int Devices { get; init; } = 100;
 
-    public int Apps { get; init; } = 1;
+    /// <summary>The most app clients (separate apps); closed-loop rows for 1, 2, 4, … up to this many.</summary>
+    public int Apps { get; init; } = 4;
 
     public int Concurrency { get; init; } = 32;
 
-    public int Rate { get; init; } = 500;
+    /// <summary>Open-loop rate; 0 = half the closed-loop throughput measured in the same run.</summary>
+    public int Rate { get; init; }
 
     public int Duration { get; init; } = 20;
 
-    public int Idle { get; init; } = 10_000;
+    public int Idle { get; init; } = 100_000;
+
+    /// <summary>Messages queued for offline devices before the server restarts (0 = skip that phase).</summary>
+    public int Queued { get; init; } = 100_000;
+
+    /// <summary>How many inboxes the queued messages are spread over.</summary>
+    public int Inboxes { get; init; } = 1_000;
 
     public int CeilingSeconds { get; init; } = 3;
 
@@ -41,7 +49,9 @@ internal sealed record BenchOptions
                     "--rate" => options with { Rate = Math.Max(1, Next()) },
                     "--duration" => options with { Duration = Math.Max(1, Next()) },
                     "--idle" => options with { Idle = Next() },
-                    "--smoke" => options with { Smoke = true, Devices = 10, Concurrency = 8, Rate = 100, Duration = 5, Idle = 200, CeilingSeconds = 1, Write = false },
+                    "--queued" => options with { Queued = Next() },
+                    "--inboxes" => options with { Inboxes = Math.Max(1, Next()) },
+                    "--smoke" => options with { Smoke = true, Devices = 10, Apps = 2, Concurrency = 8, Duration = 5, Idle = 200, Queued = 200, Inboxes = 10, CeilingSeconds = 1, Write = false },
                     "--no-write" => options with { Write = false },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };

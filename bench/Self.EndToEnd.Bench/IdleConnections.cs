@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using Self.Messaging;
 using Self.Protocol.Auth;
@@ -39,9 +41,12 @@ internal static class IdleConnections
         var before = server.Memory().Rss;
         var clients = new IdleClient[count];
         var connected = 0;
+        // One loopback source address per 20,000 connections (127.0.0.2, .3, …): each has ~28,000 ephemeral ports.
+        var sources = Math.Max(1, (count + 19_999) / 20_000);
+        var invokers = Enumerable.Range(0, sources).Select(i => SourceBound(IPAddress.Parse($"127.0.0.{i + 2}"))).ToArray();
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, ct) =>
         {
-            clients[i] = await IdleClient.ConnectAsync(server.MessagingUrl, users[i]);
+            clients[i] = await IdleClient.ConnectAsync(server.MessagingUrl, users[i], invokers[i % sources]);
             var n = Interlocked.Increment(ref connected);
             if (n % 1000 == 0 || n == count)
             {
@@ -77,10 +82,35 @@ internal static class IdleConnections
             await client.DisposeAsync();
         }
 
+        foreach (var invoker in invokers)
+        {
+            invoker.Dispose();
+        }
+
         return new IdleSummary(count, before, after, (after - before) / (double)count, sendDone, delivered, acked);
     }
 
-    private static async Task<User> RegisterAsync(SelfRestClient anonymous)
+    // A handler whose sockets are bound to <paramref name="source"/> before they connect.
+    private static HttpMessageInvoker SourceBound(IPAddress source) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, ct) =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                socket.Bind(new IPEndPoint(source, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    });
+
+    internal static async Task<User> RegisterAsync(SelfRestClient anonymous)
     {
         var key = SigningKey.Generate();
         var root = HistoryOperations.CreateIdentity(key, "1", SigningKey.Generate(), DateTimeOffset.UtcNow.AddSeconds(-1));
@@ -88,7 +118,7 @@ internal static class IdleConnections
         return new User(id, key);
     }
 
-    private static Task PermitAsync(SelfRestClient anonymous, User user, string source)
+    internal static Task PermitAsync(SelfRestClient anonymous, User user, string source)
     {
         var now = DateTimeOffset.UtcNow;
         var permit = SignedMessage.Sign(
@@ -113,7 +143,7 @@ internal static class IdleConnections
     }
 
     /// <summary>A raw client: authenticates, then waits for its first message (or counts ACKs, for the sender).</summary>
-    private sealed class IdleClient : IAsyncDisposable
+    internal sealed class IdleClient : IAsyncDisposable
     {
         private readonly ClientWebSocket _socket = new();
         private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -121,14 +151,35 @@ internal static class IdleConnections
         private TaskCompletionSource<int>? _acks;
         private int _expected;
         private int _acked;
+        private int _received;
+        private int _receiveTarget = int.MaxValue;
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private Task? _loop;
 
         public Task FirstMessage => _first.Task;
 
-        public static async Task<IdleClient> ConnectAsync(Uri uri, User user)
+        /// <summary>Completes when <see cref="ExpectMessages"/>' count of messages has arrived.</summary>
+        public Task AllMessages => _all.Task;
+
+        /// <summary>How many messages arrived.</summary>
+        public int Received => Volatile.Read(ref _received);
+
+        /// <summary>
+        /// Connects and authenticates; with <paramref name="invoker"/> (a handler that binds a source address) the
+        /// socket comes from that address, so that one machine can open more than one address's ports' worth.
+        /// </summary>
+        public static async Task<IdleClient> ConnectAsync(Uri uri, User user, HttpMessageInvoker? invoker = null)
         {
             var client = new IdleClient();
-            await client._socket.ConnectAsync(uri, CancellationToken.None);
+            if (invoker is null)
+            {
+                await client._socket.ConnectAsync(uri, CancellationToken.None);
+            }
+            else
+            {
+                await client._socket.ConnectAsync(uri, invoker, CancellationToken.None);
+            }
+
             var id = Guid.NewGuid().ToString();
             await client.SendAsync(new AuthFrame(id, AuthToken.Create(user.Key, user.Id, TimeProvider.System), "1"));
             var answer = await client.ReceiveAsync();
@@ -141,10 +192,20 @@ internal static class IdleConnections
             return client;
         }
 
+        public void ExpectMessages(int count)
+        {
+            Volatile.Write(ref _receiveTarget, count);
+            if (Received >= count)
+            {
+                _all.TrySetResult();
+            }
+        }
+
+        /// <summary>Completes when <paramref name="count"/> more ACKs have arrived (call between batches, not during one).</summary>
         public Task<int> ExpectAcks(int count)
         {
-            _expected = count;
             _acks = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _expected, Volatile.Read(ref _acked) + count);
             return _acks.Task;
         }
 
@@ -190,9 +251,14 @@ internal static class IdleConnections
                     {
                         case MessageFrame:
                             _first.TrySetResult();
+                            if (Interlocked.Increment(ref _received) >= Volatile.Read(ref _receiveTarget))
+                            {
+                                _all.TrySetResult();
+                            }
+
                             break;
                         case NotificationFrame { Type: MsgType.Ack }:
-                            if (Interlocked.Increment(ref _acked) == _expected)
+                            if (Interlocked.Increment(ref _acked) == Volatile.Read(ref _expected))
                             {
                                 _acks?.TrySetResult(_acked);
                             }

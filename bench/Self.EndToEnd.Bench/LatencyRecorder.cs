@@ -4,6 +4,7 @@ namespace Self.EndToEnd.Bench;
 internal sealed class LatencyRecorder
 {
     private readonly List<double> _milliseconds = [];
+    private readonly List<long> _completedAt = [];
     private readonly Dictionary<string, int> _errors = [];
     private readonly Lock _gate = new();
 
@@ -34,6 +35,7 @@ internal sealed class LatencyRecorder
         lock (_gate)
         {
             _milliseconds.Add(latency.TotalMilliseconds);
+            _completedAt.Add(System.Diagnostics.Stopwatch.GetTimestamp());
         }
     }
 
@@ -50,6 +52,20 @@ internal sealed class LatencyRecorder
         lock (_gate)
         {
             var sorted = _milliseconds.Order().ToArray();
+            // Stalls: the gaps between consecutive completions.
+            var times = _completedAt.Order().ToArray();
+            double maxGap = 0;
+            var gaps = 0;
+            for (var i = 1; i < times.Length; i++)
+            {
+                var gap = System.Diagnostics.Stopwatch.GetElapsedTime(times[i - 1], times[i]).TotalMilliseconds;
+                maxGap = Math.Max(maxGap, gap);
+                if (gap > 200)
+                {
+                    gaps++;
+                }
+            }
+
             double At(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
             return new LatencySummary(
                 sorted.Length,
@@ -59,10 +75,12 @@ internal sealed class LatencyRecorder
                 At(0.99),
                 sorted.Length == 0 ? double.NaN : sorted[^1],
                 _errors.Values.Sum(),
-                string.Join(", ", _errors.Select(e => $"{e.Key} ×{e.Value}")));
+                string.Join(", ", _errors.Select(e => $"{e.Key} ×{e.Value}")),
+                maxGap,
+                gaps);
         }
     }
 }
 
 /// <summary>What one phase achieved.</summary>
-internal sealed record LatencySummary(int Completed, double PerSecond, double P50, double P90, double P99, double Max, int Errors, string ErrorKinds);
+internal sealed record LatencySummary(int Completed, double PerSecond, double P50, double P90, double P99, double Max, int Errors, string ErrorKinds, double MaxGap, int GapsOver200);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Self.Device;
 using Self.Sdk;
 using Self.Sdk.Apps;
 using Self.Sdk.Authentication;
@@ -13,17 +12,27 @@ namespace Self.EndToEnd.Bench;
 internal sealed class RoundTrips : IAsyncDisposable
 {
     private readonly List<SelfClient> _clients = [];
-    private readonly List<SelfDevice> _devices = [];
-    private readonly string _folder;
+    private DeviceHost? _devices;
     private long _next;
+    private int _activeClients = 1;
 
-    private RoundTrips(string folder) => _folder = folder;
+    private RoundTrips()
+    {
+    }
 
-    public IReadOnlyList<string> Users => [.. _devices.Select(d => d.SelfId)];
+    /// <summary>The process that runs the devices.</summary>
+    public DeviceHost Devices => _devices!;
 
+    /// <summary>How many app clients exist (separate apps, each with its own app device id).</summary>
+    public int AppCount => _clients.Count;
+
+    /// <summary>
+    /// Sets up <paramref name="apps"/> separate apps, each with its own SDK client in this process, and
+    /// <paramref name="devices"/> devices in a process of their own, each connected to every app.
+    /// </summary>
     public static async Task<RoundTrips> SetUpAsync(ServerProcess server, string folder, int apps, int devices, Action<string> progress)
     {
-        var bench = new RoundTrips(folder);
+        var bench = new RoundTrips();
         var created = new List<CreatedApp>();
         for (var i = 0; i < apps; i++)
         {
@@ -43,52 +52,23 @@ internal sealed class RoundTrips : IAsyncDisposable
             bench._clients.Add(client);
         }
 
-        var done = 0;
-        using var gate = new SemaphoreSlim(8);
-        var tasks = Enumerable.Range(0, devices).Select(async i =>
-        {
-            await gate.WaitAsync();
-            try
-            {
-                var device = await SelfDevice.RegisterAsync(new SelfDeviceOptions
-                {
-                    ServerUrl = server.ApiUrl,
-                    MessagingUrl = server.MessagingUrl,
-                    StorageDirectory = Path.Combine(folder, "device-" + i),
-                    StorageKey = "bench-device-storage-key",
-                    ConsentPolicy = ConsentPolicies.AlwaysAccept,
-                });
-                foreach (var app in created)
-                {
-                    await device.ConnectAsync(app.AppId);
-                }
-
-                lock (bench._devices)
-                {
-                    bench._devices.Add(device);
-                }
-
-                var n = Interlocked.Increment(ref done);
-                if (n % 10 == 0 || n == devices)
-                {
-                    progress($"devices registered and connected: {n}/{devices}");
-                }
-            }
-            finally
-            {
-                gate.Release();
-            }
-        });
-        await Task.WhenAll(tasks);
+        progress($"registering {devices} devices in their own process, each connected to {apps} app(s)…");
+        bench._devices = await DeviceHost.StartAsync(server.ApiUrl, server.MessagingUrl, Path.Combine(folder, "devices"), devices, created.Select(a => a.AppId));
+        progress($"device process {bench._devices.Pid}: {bench._devices.Users.Count} devices ready");
         return bench;
     }
 
-    /// <summary>One request, round robin over the users and the apps; returns how long it took or throws.</summary>
+    /// <summary>Uses the first <paramref name="count"/> app clients from now on (round robin).</summary>
+    public void UseClients(int count) => _activeClients = Math.Clamp(count, 1, _clients.Count);
+
+    /// <summary>One request, round robin over the users and the active app clients; returns the response or throws.</summary>
     public async Task<AuthenticationResponse> OneAsync()
     {
         var n = Interlocked.Increment(ref _next);
-        var client = _clients[(int)(n % _clients.Count)];
-        var user = _devices[(int)(n / _clients.Count % _devices.Count)].SelfId;
+        var clients = _activeClients;
+        var client = _clients[(int)(n % clients)];
+        var users = _devices!.Users;
+        var user = users[(int)(n / clients % users.Count)];
         return await client.Authentication.RequestAsync(user);
     }
 
@@ -144,9 +124,9 @@ internal sealed class RoundTrips : IAsyncDisposable
             await client.DisposeAsync();
         }
 
-        foreach (var device in _devices)
+        if (_devices is not null)
         {
-            await device.DisposeAsync();
+            await _devices.DisposeAsync();
         }
     }
 

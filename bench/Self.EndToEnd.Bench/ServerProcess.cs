@@ -42,7 +42,22 @@ internal sealed class ServerProcess : IAsyncDisposable
             RateLimits = new RateLimitOptions { MessagesPerRecipient = 0, FramesPerConnection = 0, IdentitiesPerClient = 0 },
         });
         Console.WriteLine("ready");
-        await Console.In.ReadToEndAsync();
+        PauseWatch? watch = null;
+        while (await Console.In.ReadLineAsync() is { } line)
+        {
+            switch (line)
+            {
+                case "watch":
+                    watch?.Dispose();
+                    watch = new PauseWatch();
+                    break;
+                case "stats":
+                    Console.WriteLine("stats " + (watch?.Summary() ?? "none"));
+                    break;
+            }
+        }
+
+        watch?.Dispose();
         return 0;
     }
 
@@ -68,33 +83,27 @@ internal sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>User + system CPU time the server has used so far.</summary>
-    public TimeSpan CpuTime()
-    {
-        // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks; the name field may hold spaces, so count
-        // from the closing parenthesis.
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / 100.0);
-    }
+    public TimeSpan CpuTime() => ProcessStats.CpuTime(Pid);
 
     /// <summary>Resident memory now (VmRSS) and at its peak (VmHWM), in bytes.</summary>
-    public (long Rss, long Peak) Memory()
+    public (long Rss, long Peak) Memory() => ProcessStats.Memory(Pid);
+
+    /// <summary>Starts a pause watch in the server process.</summary>
+    public Task WatchAsync() => _process.StandardInput.WriteLineAsync("watch");
+
+    /// <summary>What the server's pause watch saw since <see cref="WatchAsync"/>.</summary>
+    public async Task<string> StatsAsync()
     {
-        long rss = 0, peak = 0;
-        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        await _process.StandardInput.WriteLineAsync("stats");
+        while (await _process.StandardOutput.ReadLineAsync() is { } line)
         {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            if (line.StartsWith("stats ", StringComparison.Ordinal))
             {
-                rss = KiloBytes(line);
-            }
-            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            {
-                peak = KiloBytes(line);
+                return line[6..];
             }
         }
 
-        return (rss, peak);
+        return "none";
     }
 
     public async ValueTask DisposeAsync()
@@ -111,9 +120,6 @@ internal sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
         _process.Dispose();
     }
-
-    private static long KiloBytes(string line) =>
-        long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
 
     private static int FreePort()
     {

@@ -82,6 +82,9 @@ internal static partial class Log
     [LoggerMessage(5010, LogLevel.Warning, "Nobody subscribed and {Max} messages are waiting: dropped the oldest, from {Sender} at offset {Offset}")]
     public static partial void BacklogFull(ILogger logger, string sender, long offset, int max);
 
+    [LoggerMessage(5011, LogLevel.Error, "Message {FrameId} at offset {Offset} was not persisted, so it is neither delivered nor acknowledged")]
+    public static partial void ReceiveNotPersisted(ILogger logger, Exception exception, string frameId, long offset);
+
     [LoggerMessage(5009, LogLevel.Warning, "Publishing one-time keys for {Address} failed; will retry on the next start or replenishment")]
     public static partial void OneTimeKeyPublishFailed(ILogger logger, Exception exception, string address);
 }

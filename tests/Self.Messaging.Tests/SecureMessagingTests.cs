@@ -17,7 +17,7 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
         await using var userPeer = await TestPeer.StartAsync(network, user, TempFolder.Create("user"));
 
         var request = TestNetwork.Message(app, user.Id, "request");
-        await appPeer.Messenger.SendAsync(user.Id, request, priority: 1, messageType: "test.message");
+        await appPeer.Messenger.SendAsync(user.Id, request, priority: 1);
         var atUser = await userPeer.NextAsync();
 
         Assert.Equal(app.Address, atUser.Sender);

@@ -145,7 +145,7 @@ public sealed partial class SelfDevice
                 DeviceId = DeviceId,
             },
             session.Key);
-        await session.Endpoint.SendAsync(invitation.Iss, answer, MsgSubType.Unknown, priority: 0, MessageTypes.ConnectionsResponse, cancellationToken)
+        await session.Endpoint.SendAsync(invitation.Iss, answer, MsgSubType.Unknown, priority: 0, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         await MarkSeenAsync(session, invitation).ConfigureAwait(false);
         Log.InvitationAnswered(_logger, invitation.Cid!, invitation.Iss, status);

@@ -138,7 +138,7 @@ public sealed partial class SelfDevice
                     Number = answer == RequestAnswer.Accepted ? number : null,
                 },
                 session.Key);
-            await session.Endpoint.SendAsync(request.AppId, response, request.ResponseSubtype, priority: 0, type, cancellationToken).ConfigureAwait(false);
+            await session.Endpoint.SendAsync(request.AppId, response, request.ResponseSubtype, priority: 0, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

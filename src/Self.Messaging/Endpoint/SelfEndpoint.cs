@@ -204,9 +204,9 @@ public sealed class SelfEndpoint : IAsyncDisposable
 
     /// <summary>Encrypts and sends a signed message to every device of <paramref name="recipientId"/> (see <see cref="SecureMessenger.SendAsync"/>).</summary>
     public Task SendAsync(
-        string recipientId, FlattenedJws message, MsgSubType subtype = MsgSubType.Unknown, uint priority = 0, string? messageType = null,
+        string recipientId, FlattenedJws message, MsgSubType subtype = MsgSubType.Unknown, uint priority = 0, ClientStoreBatch? alongWith = null,
         CancellationToken cancellationToken = default) =>
-        Messenger.SendAsync(recipientId, message, subtype, priority, messageType, cancellationToken);
+        Messenger.SendAsync(recipientId, message, subtype, priority, alongWith, cancellationToken);
 
     /// <summary>Closes the websocket (code 3999) and the store.</summary>
     public async ValueTask DisposeAsync()

@@ -14,6 +14,14 @@ namespace Self.Messaging;
 /// ids (<c>jti</c>, with expiry) and the open requests. Changes that belong together are written in one transaction
 /// through a <see cref="ClientStoreBatch"/>. Opening with another storage key throws <see cref="StorageKeyException"/>.
 /// Thread-safe.
+/// <para>
+/// Writes are group-committed on one connection: batches handed to <see cref="CommitAsync"/> while a transaction is in
+/// flight are written together in the next one, in the order <see cref="CommitAsync"/> was called, so concurrent
+/// senders and receivers share one <c>fsync</c>. Each caller's task completes only once its own batch is durable, and
+/// each batch stays all-or-nothing (when a shared transaction fails, its batches are retried one by one). Reads use a
+/// second connection (WAL lets it read while a commit is in flight) and see only committed data. Every statement is
+/// prepared once per store and reused.
+/// </para>
 /// </summary>
 public sealed class ClientStore : IAsyncDisposable
 {
@@ -21,16 +29,56 @@ public sealed class ClientStore : IAsyncDisposable
     private const string KeyCheckContext = "self.client-store.key-check";
     private static readonly byte[] KeyCheckPlaintext = "self client store"u8.ToArray();
 
+    // At most this many batches go into one transaction; the rest wait for the next.
+    private const int MaxBatchesPerTransaction = 512;
+
+    // The write statements, indexed by StoreStatement; parameters $p0, $p1, … in the order the batch adds them.
+    private static readonly string[] WriteSql =
+    [
+        "INSERT INTO account (id, blob) VALUES (1, $p0) ON CONFLICT (id) DO UPDATE SET blob = excluded.blob",
+        "INSERT INTO sessions (address, session_id, blob, last_used) VALUES ($p0, $p1, $p2, $p3) " +
+            "ON CONFLICT (address, session_id) DO UPDATE SET blob = excluded.blob, last_used = excluded.last_used " +
+            "WHERE excluded.last_used >= sessions.last_used",
+        "DELETE FROM sessions WHERE address = $p0 AND session_id = $p1",
+        "INSERT INTO state (name, value) VALUES ('processed_offset', $p0) " +
+            "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+        "INSERT INTO seen_jti (jti, expires) VALUES ($p0, $p1) " +
+            "ON CONFLICT (jti) DO UPDATE SET expires = MAX(expires, excluded.expires)",
+        "INSERT INTO open_requests (cid, json, expires) VALUES ($p0, $p1, $p2) " +
+            "ON CONFLICT (cid) DO UPDATE SET json = excluded.json, expires = excluded.expires",
+        "DELETE FROM open_requests WHERE cid = $p0",
+        "INSERT INTO kv (key, blob) VALUES ($p0, $p1) ON CONFLICT (key) DO UPDATE SET blob = excluded.blob",
+        "DELETE FROM kv WHERE key = $p0",
+    ];
+
+    private static readonly string[] ParameterNames = ["$p0", "$p1", "$p2", "$p3"];
+
     private readonly SqliteConnection _connection;
+    private readonly SqliteConnection _reader;
     private readonly StoreCipher _cipher;
     private readonly TimeProvider _time;
+
+    // Guards the read connection and its prepared statements.
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly Dictionary<string, SqliteCommand> _reads = new(StringComparer.Ordinal);
+
+    // The group commit: batches waiting for the next transaction, and the committer that drains them (at most one).
+    // The write connection and its prepared statements are used only by the committer.
+    private readonly Lock _queueGate = new();
+    private readonly SqliteCommand?[] _writes = new SqliteCommand?[WriteSql.Length];
+    private List<PendingCommit> _queue = [];
+    private TaskCompletionSource? _committer;
+    private bool _committing;
+    private long _transactions;
+    private Action? _beforeCommit;
     private bool _disposed;
 
-    private ClientStore(string path, SqliteConnection connection, StoreCipher cipher, TimeProvider time, bool isNew, Address address)
+    private ClientStore(
+        string path, SqliteConnection connection, SqliteConnection reader, StoreCipher cipher, TimeProvider time, bool isNew, Address address)
     {
         FilePath = path;
         _connection = connection;
+        _reader = reader;
         _cipher = cipher;
         _time = time;
         IsNew = isNew;
@@ -45,6 +93,16 @@ public sealed class ClientStore : IAsyncDisposable
 
     /// <summary>The address whose store this is.</summary>
     public Address Address { get; }
+
+    /// <summary>How many write transactions were committed (a group commit writes several batches in one).</summary>
+    internal long TransactionCount => Interlocked.Read(ref _transactions);
+
+    /// <summary>For tests: runs inside every write transaction after its statements, before COMMIT; throwing rolls it back.</summary>
+    internal Action? BeforeCommit
+    {
+        get => Volatile.Read(ref _beforeCommit);
+        set => Volatile.Write(ref _beforeCommit, value);
+    }
 
     /// <summary>The file name used for <paramref name="address"/> inside the storage folder.</summary>
     public static string FileNameFor(Address address) => $"self-{address.Id}-{address.Device}.db";
@@ -66,17 +124,18 @@ public sealed class ClientStore : IAsyncDisposable
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
-            // One long-lived connection per store; without pooling the file is released on dispose.
+            // Long-lived connections; without pooling the file is released on dispose.
             Pooling = false,
         }.ToString();
 
         var connection = new SqliteConnection(connectionString);
+        SqliteConnection? reader = null;
         var cipher = new StoreCipher(storageKey);
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            // WAL with synchronous=FULL: each processed message is one commit that survives a crash or power loss,
-            // so an Olm ratchet step is never lost after the server was told the message is processed.
+            // WAL with synchronous=FULL: each commit survives a crash or power loss, so an Olm ratchet step is never
+            // lost after the server was told the message is processed (a rolled-back ratchet would reuse a message key).
             await ExecuteAsync(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", cancellationToken).ConfigureAwait(false);
             var isNew = await InitializeAsync(connection, cipher, address, cancellationToken).ConfigureAwait(false);
             if (!isNew)
@@ -84,11 +143,20 @@ public sealed class ClientStore : IAsyncDisposable
                 await CheckKeyAsync(connection, cipher, path, cancellationToken).ConfigureAwait(false);
             }
 
+            // Reads on a connection of their own: in WAL mode they need not wait for a commit (and its fsync) in flight.
+            reader = new SqliteConnection(connectionString);
+            await reader.OpenAsync(cancellationToken).ConfigureAwait(false);
+
             Log.StoreOpened(logger ?? NullLogger.Instance, path);
-            return new ClientStore(path, connection, cipher, timeProvider ?? TimeProvider.System, isNew, address);
+            return new ClientStore(path, connection, reader, cipher, timeProvider ?? TimeProvider.System, isNew, address);
         }
         catch
         {
+            if (reader is not null)
+            {
+                await reader.DisposeAsync().ConfigureAwait(false);
+            }
+
             await connection.DisposeAsync().ConfigureAwait(false);
             cipher.Dispose();
             throw;
@@ -110,13 +178,11 @@ public sealed class ClientStore : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(address);
         var rows = new List<(string Id, byte[] Blob, long LastUsed)>();
         await WithLockAsync(
-            async () =>
+            () =>
             {
-                await using var command = _connection.CreateCommand();
-                command.CommandText = "SELECT session_id, blob, last_used FROM sessions WHERE address = $a ORDER BY last_used DESC, rowid DESC";
-                command.Parameters.AddWithValue("$a", address);
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                var command = ReadCommand("SELECT session_id, blob, last_used FROM sessions WHERE address = $p0 ORDER BY last_used DESC, rowid DESC", address);
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
                 {
                     rows.Add((reader.GetString(0), (byte[])reader.GetValue(1), reader.GetInt64(2)));
                 }
@@ -134,7 +200,7 @@ public sealed class ClientStore : IAsyncDisposable
     public async Task<bool> HasSeenJtiAsync(string jti, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(jti);
-        var found = await ScalarAsync<long?>("SELECT 1 FROM seen_jti WHERE jti = $j", c => c.Parameters.AddWithValue("$j", jti), cancellationToken).ConfigureAwait(false);
+        var found = await ScalarAsync<long?>("SELECT 1 FROM seen_jti WHERE jti = $p0", jti, cancellationToken).ConfigureAwait(false);
         return found is not null;
     }
 
@@ -144,13 +210,11 @@ public sealed class ClientStore : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(cid);
         OpenRequest? result = null;
         await WithLockAsync(
-            async () =>
+            () =>
             {
-                await using var command = _connection.CreateCommand();
-                command.CommandText = "SELECT json, expires FROM open_requests WHERE cid = $c";
-                command.Parameters.AddWithValue("$c", cid);
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                var command = ReadCommand("SELECT json, expires FROM open_requests WHERE cid = $p0", cid);
+                using var reader = command.ExecuteReader();
+                if (reader.Read())
                 {
                     result = new OpenRequest(cid, reader.GetString(0), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(1)));
                 }
@@ -164,12 +228,11 @@ public sealed class ClientStore : IAsyncDisposable
     {
         var result = new List<OpenRequest>();
         await WithLockAsync(
-            async () =>
+            () =>
             {
-                await using var command = _connection.CreateCommand();
-                command.CommandText = "SELECT cid, json, expires FROM open_requests ORDER BY expires, cid";
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                var command = ReadCommand("SELECT cid, json, expires FROM open_requests ORDER BY expires, cid", null);
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
                 {
                     result.Add(new OpenRequest(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeSeconds(reader.GetInt64(2))));
                 }
@@ -182,7 +245,7 @@ public sealed class ClientStore : IAsyncDisposable
     public async Task<byte[]?> GetValueAsync(string key, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        var blob = await ScalarAsync<byte[]>("SELECT blob FROM kv WHERE key = $k", c => c.Parameters.AddWithValue("$k", key), cancellationToken).ConfigureAwait(false);
+        var blob = await ScalarAsync<byte[]>("SELECT blob FROM kv WHERE key = $p0", key, cancellationToken).ConfigureAwait(false);
         return blob is null ? null : Open(blob, ValueContext(key), $"the value '{key}'");
     }
 
@@ -198,8 +261,13 @@ public sealed class ClientStore : IAsyncDisposable
     /// <summary>Starts a set of changes that <see cref="CommitAsync"/> writes in one transaction.</summary>
     public ClientStoreBatch CreateBatch() => new(this);
 
-    /// <summary>Writes every change of <paramref name="batch"/> in one transaction: all or nothing.</summary>
-    public async Task CommitAsync(ClientStoreBatch batch, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Writes every change of <paramref name="batch"/> in one transaction (all or nothing); the task completes once the
+    /// batch is durable. The batch is queued before this method returns, and queued batches are written in the order
+    /// they were queued (possibly several in one transaction), so a caller that queues under its own lock knows that
+    /// what it queues later lands later. Cancellation only stops the wait: a queued batch is still written.
+    /// </summary>
+    public Task CommitAsync(ClientStoreBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Store != this)
@@ -209,25 +277,24 @@ public sealed class ClientStore : IAsyncDisposable
 
         if (batch.Operations.Count == 0)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        await WithLockAsync(
-            async () =>
-            {
-                await using var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var operation in batch.Operations)
-                {
-                    await using var command = _connection.CreateCommand();
-                    command.Transaction = transaction;
-                    operation(command);
-                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            },
-            cancellationToken).ConfigureAwait(false);
+        var pending = new PendingCommit([.. batch.Operations]);
         batch.Operations.Clear();
+        lock (_queueGate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _queue.Add(pending);
+            if (!_committing)
+            {
+                _committing = true;
+                _committer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                StoreWriterThreads.Post(CommitQueued);
+            }
+        }
+
+        return cancellationToken.CanBeCanceled ? pending.Done.Task.WaitAsync(cancellationToken) : pending.Done.Task;
     }
 
     /// <summary>Saves the exported Olm account (encrypted).</summary>
@@ -260,22 +327,22 @@ public sealed class ClientStore : IAsyncDisposable
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         var removed = 0;
         await WithLockAsync(
-            async () =>
+            () =>
             {
-                await using var command = _connection.CreateCommand();
-                command.CommandText = "DELETE FROM seen_jti WHERE expires < $now";
-                command.Parameters.AddWithValue("$now", now);
-                removed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                // Rare (once per start): on the read connection, which may write too; SQLite serialises it with the
+                // committer's transactions (busy timeout).
+                var command = ReadCommand("DELETE FROM seen_jti WHERE expires < $p0", now);
+                removed = command.ExecuteNonQuery();
             },
             cancellationToken).ConfigureAwait(false);
         return removed;
     }
 
-    /// <summary>Closes the file.</summary>
+    /// <summary>Waits for every queued batch to be written, then closes the file.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _lock.WaitAsync().ConfigureAwait(false);
-        try
+        Task committer;
+        lock (_queueGate)
         {
             if (_disposed)
             {
@@ -283,6 +350,27 @@ public sealed class ClientStore : IAsyncDisposable
             }
 
             _disposed = true;
+            committer = _committing ? _committer!.Task : Task.CompletedTask;
+        }
+
+        await committer.ConfigureAwait(false);
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var command in _reads.Values)
+            {
+                await command.DisposeAsync().ConfigureAwait(false);
+            }
+
+            foreach (var command in _writes)
+            {
+                if (command is not null)
+                {
+                    await command.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            await _reader.DisposeAsync().ConfigureAwait(false);
             await _connection.DisposeAsync().ConfigureAwait(false);
             _cipher.Dispose();
         }
@@ -290,6 +378,120 @@ public sealed class ClientStore : IAsyncDisposable
         {
             _lock.Release();
         }
+    }
+
+    // ---- Group commit -----------------------------------------------------------------------------------------
+
+    // Runs on a writer thread until the queue is empty; never throws (each failure goes to its batch's caller).
+    private void CommitQueued()
+    {
+        while (true)
+        {
+            List<PendingCommit> group;
+            lock (_queueGate)
+            {
+                if (_queue.Count == 0)
+                {
+                    _committing = false;
+                    _committer!.TrySetResult();
+                    return;
+                }
+
+                if (_queue.Count <= MaxBatchesPerTransaction)
+                {
+                    group = _queue;
+                    _queue = [];
+                }
+                else
+                {
+                    group = _queue.GetRange(0, MaxBatchesPerTransaction);
+                    _queue.RemoveRange(0, MaxBatchesPerTransaction);
+                }
+            }
+
+            try
+            {
+                Write(group);
+                foreach (var pending in group)
+                {
+                    pending.Done.TrySetResult();
+                }
+            }
+            catch (Exception) when (group.Count > 1)
+            {
+                // One batch may be what failed: retry each alone, so the others still land and each stays all or nothing.
+                foreach (var pending in group)
+                {
+                    try
+                    {
+                        Write([pending]);
+                        pending.Done.TrySetResult();
+                    }
+                    catch (Exception single)
+                    {
+                        pending.Done.TrySetException(single);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                group[0].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private void Write(List<PendingCommit> group)
+    {
+        using var transaction = _connection.BeginTransaction();
+        foreach (var pending in group)
+        {
+            foreach (var operation in pending.Operations)
+            {
+                var command = WriteCommand(operation.Statement);
+                command.Transaction = transaction;
+                var values = operation.Values;
+                for (var i = 0; i < values.Length; i++)
+                {
+                    command.Parameters[i].Value = values[i];
+                }
+
+                command.ExecuteNonQuery();
+            }
+        }
+
+        BeforeCommit?.Invoke();
+        transaction.Commit();
+        Interlocked.Increment(ref _transactions);
+    }
+
+    private SqliteCommand WriteCommand(StoreStatement statement)
+    {
+        var index = (int)statement;
+        if (_writes[index] is { } cached)
+        {
+            return cached;
+        }
+
+        var sql = WriteSql[index];
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in ParameterNames)
+        {
+            if (sql.Contains(name, StringComparison.Ordinal))
+            {
+                command.Parameters.Add(new SqliteParameter(name, null));
+            }
+        }
+
+        _writes[index] = command;
+        return command;
+    }
+
+    private sealed class PendingCommit(StoreOperation[] operations)
+    {
+        public StoreOperation[] Operations { get; } = operations;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     // ---- Internals used by the batch -------------------------------------------------------------------------
@@ -314,35 +516,50 @@ public sealed class ClientStore : IAsyncDisposable
         }
     }
 
-    private async Task<T?> ScalarAsync<T>(string sql, Action<SqliteCommand>? bind, CancellationToken cancellationToken)
+    // A prepared read statement on the read connection (call with _lock held), its $p0 bound to value.
+    private SqliteCommand ReadCommand(string sql, object? value)
     {
-        object? value = null;
-        await WithLockAsync(
-            async () =>
+        if (!_reads.TryGetValue(sql, out var command))
+        {
+            command = _reader.CreateCommand();
+            command.CommandText = sql;
+            if (sql.Contains("$p0", StringComparison.Ordinal))
             {
-                await using var command = _connection.CreateCommand();
-                command.CommandText = sql;
-                bind?.Invoke(command);
-                value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            },
-            cancellationToken).ConfigureAwait(false);
+                command.Parameters.Add(new SqliteParameter("$p0", null));
+            }
 
-        if (value is null or DBNull)
+            _reads[sql] = command;
+        }
+
+        if (command.Parameters.Count > 0)
+        {
+            command.Parameters[0].Value = value;
+        }
+
+        return command;
+    }
+
+    private async Task<T?> ScalarAsync<T>(string sql, object? value, CancellationToken cancellationToken)
+    {
+        object? result = null;
+        await WithLockAsync(() => result = ReadCommand(sql, value).ExecuteScalar(), cancellationToken).ConfigureAwait(false);
+
+        if (result is null or DBNull)
         {
             return default;
         }
 
         var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
-        return (T)(target == typeof(byte[]) ? value : Convert.ChangeType(value, target, CultureInfo.InvariantCulture));
+        return (T)(target == typeof(byte[]) ? result : Convert.ChangeType(result, target, CultureInfo.InvariantCulture));
     }
 
-    private async Task WithLockAsync(Func<Task> action, CancellationToken cancellationToken)
+    private async Task WithLockAsync(Action action, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            await action().ConfigureAwait(false);
+            action();
         }
         finally
         {

@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-
 namespace Self.Messaging;
 
 /// <summary>
@@ -16,73 +14,45 @@ public sealed class ClientStoreBatch
 
     internal ClientStore Store { get; }
 
-    internal List<Action<SqliteCommand>> Operations { get; } = [];
+    internal List<StoreOperation> Operations { get; } = [];
 
     /// <summary>True when nothing was added.</summary>
     public bool IsEmpty => Operations.Count == 0;
 
+    /// <summary>True when the batch saves the Olm account.</summary>
+    internal bool SavesAccount { get; private set; }
+
     /// <summary>Saves the exported Olm account.</summary>
     public ClientStoreBatch SaveAccount(ReadOnlySpan<byte> exported)
     {
-        var blob = Store.Seal(exported, ClientStore.AccountContext());
-        return Add(c =>
-        {
-            c.CommandText = "INSERT INTO account (id, blob) VALUES (1, $b) ON CONFLICT (id) DO UPDATE SET blob = excluded.blob";
-            c.Parameters.AddWithValue("$b", blob);
-        });
+        SavesAccount = true;
+        return Add(StoreStatement.SaveAccount, Store.Seal(exported, ClientStore.AccountContext()));
     }
 
-    /// <summary>Saves (inserts or replaces) an exported Olm session with <paramref name="address"/>.</summary>
+    /// <summary>
+    /// Saves (inserts or replaces) an exported Olm session with <paramref name="address"/>. A stored row with a higher
+    /// <paramref name="lastUsed"/> is kept: a later export is never overwritten by an earlier one, whatever order the
+    /// commits land in.
+    /// </summary>
     public ClientStoreBatch SaveSession(string address, string sessionId, ReadOnlySpan<byte> exported, long lastUsed)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         var blob = Store.Seal(exported, ClientStore.SessionContext(address, sessionId));
-        return Add(c =>
-        {
-            c.CommandText = """
-                INSERT INTO sessions (address, session_id, blob, last_used) VALUES ($a, $s, $b, $u)
-                ON CONFLICT (address, session_id) DO UPDATE SET blob = excluded.blob, last_used = excluded.last_used
-                """;
-            c.Parameters.AddWithValue("$a", address);
-            c.Parameters.AddWithValue("$s", sessionId);
-            c.Parameters.AddWithValue("$b", blob);
-            c.Parameters.AddWithValue("$u", lastUsed);
-        });
+        return Add(StoreStatement.SaveSession, address, sessionId, blob, lastUsed);
     }
 
     /// <summary>Deletes one stored session.</summary>
-    public ClientStoreBatch DeleteSession(string address, string sessionId) => Add(c =>
-    {
-        c.CommandText = "DELETE FROM sessions WHERE address = $a AND session_id = $s";
-        c.Parameters.AddWithValue("$a", address);
-        c.Parameters.AddWithValue("$s", sessionId);
-    });
+    public ClientStoreBatch DeleteSession(string address, string sessionId) => Add(StoreStatement.DeleteSession, address, sessionId);
 
     /// <summary>Raises the processed offset to <paramref name="offset"/> (never lowers it).</summary>
-    public ClientStoreBatch SetProcessedOffset(long offset) => Add(c =>
-    {
-        c.CommandText = """
-            INSERT INTO state (name, value) VALUES ('processed_offset', $o)
-            ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)
-            """;
-        c.Parameters.AddWithValue("$o", offset);
-    });
+    public ClientStoreBatch SetProcessedOffset(long offset) => Add(StoreStatement.SetProcessedOffset, offset);
 
     /// <summary>Records a processed message id until <paramref name="expires"/>, after which it may be pruned.</summary>
     public ClientStoreBatch AddSeenJti(string jti, DateTimeOffset expires)
     {
         ArgumentException.ThrowIfNullOrEmpty(jti);
-        var seconds = expires.ToUnixTimeSeconds();
-        return Add(c =>
-        {
-            c.CommandText = """
-                INSERT INTO seen_jti (jti, expires) VALUES ($j, $e)
-                ON CONFLICT (jti) DO UPDATE SET expires = MAX(expires, excluded.expires)
-                """;
-            c.Parameters.AddWithValue("$j", jti);
-            c.Parameters.AddWithValue("$e", seconds);
-        });
+        return Add(StoreStatement.AddSeenJti, jti, expires.ToUnixTimeSeconds());
     }
 
     /// <summary>Stores an open request (conversation id → JSON).</summary>
@@ -90,48 +60,55 @@ public sealed class ClientStoreBatch
     {
         ArgumentException.ThrowIfNullOrEmpty(cid);
         ArgumentNullException.ThrowIfNull(json);
-        return Add(c =>
-        {
-            c.CommandText = """
-                INSERT INTO open_requests (cid, json, expires) VALUES ($c, $j, $e)
-                ON CONFLICT (cid) DO UPDATE SET json = excluded.json, expires = excluded.expires
-                """;
-            c.Parameters.AddWithValue("$c", cid);
-            c.Parameters.AddWithValue("$j", json);
-            c.Parameters.AddWithValue("$e", expires.ToUnixTimeSeconds());
-        });
+        return Add(StoreStatement.SaveOpenRequest, cid, json, expires.ToUnixTimeSeconds());
     }
 
     /// <summary>Removes an open request.</summary>
-    public ClientStoreBatch RemoveOpenRequest(string cid) => Add(c =>
-    {
-        c.CommandText = "DELETE FROM open_requests WHERE cid = $c";
-        c.Parameters.AddWithValue("$c", cid);
-    });
+    public ClientStoreBatch RemoveOpenRequest(string cid) => Add(StoreStatement.RemoveOpenRequest, cid);
 
     /// <summary>Sets a key/value entry (stored encrypted).</summary>
     public ClientStoreBatch SetValue(string key, ReadOnlySpan<byte> value)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        var blob = Store.Seal(value, ClientStore.ValueContext(key));
-        return Add(c =>
-        {
-            c.CommandText = "INSERT INTO kv (key, blob) VALUES ($k, $b) ON CONFLICT (key) DO UPDATE SET blob = excluded.blob";
-            c.Parameters.AddWithValue("$k", key);
-            c.Parameters.AddWithValue("$b", blob);
-        });
+        return Add(StoreStatement.SetValue, key, Store.Seal(value, ClientStore.ValueContext(key)));
     }
 
     /// <summary>Removes a key/value entry.</summary>
-    public ClientStoreBatch RemoveValue(string key) => Add(c =>
-    {
-        c.CommandText = "DELETE FROM kv WHERE key = $k";
-        c.Parameters.AddWithValue("$k", key);
-    });
+    public ClientStoreBatch RemoveValue(string key) => Add(StoreStatement.RemoveValue, key);
 
-    private ClientStoreBatch Add(Action<SqliteCommand> operation)
+    /// <summary>Adds every change of <paramref name="other"/> (of the same store) after those already here.</summary>
+    internal ClientStoreBatch Append(ClientStoreBatch other)
     {
-        Operations.Add(operation);
+        if (other.Store != Store)
+        {
+            throw new ArgumentException("The batch belongs to another store.", nameof(other));
+        }
+
+        Operations.AddRange(other.Operations);
+        SavesAccount |= other.SavesAccount;
         return this;
     }
+
+    private ClientStoreBatch Add(StoreStatement statement, params object[] values)
+    {
+        Operations.Add(new StoreOperation(statement, values));
+        return this;
+    }
+}
+
+/// <summary>One write of a batch: a statement of the fixed set and its parameter values ($p0, $p1, … in order).</summary>
+internal readonly record struct StoreOperation(StoreStatement Statement, object[] Values);
+
+/// <summary>The fixed set of write statements; each is prepared once per store and reused.</summary>
+internal enum StoreStatement
+{
+    SaveAccount,
+    SaveSession,
+    DeleteSession,
+    SetProcessedOffset,
+    AddSeenJti,
+    SaveOpenRequest,
+    RemoveOpenRequest,
+    SetValue,
+    RemoveValue,
 }

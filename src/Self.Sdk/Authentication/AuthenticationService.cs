@@ -289,12 +289,14 @@ public sealed class AuthenticationService
 
         var endpoint = _client.Endpoint;
         var (cid, expires, jws) = BuildRequest(selfId, options, number?.Claim);
+        // The open request is stored in the same transaction as the request's sessions: one commit, before it leaves.
+        var stored = endpoint.Store.CreateBatch();
         var pending = await _tracker.OpenAsync(
-            cid, selfId, MessageTypes.FactsQueryRequest, expires, number?.Number, callback, cancellationToken).ConfigureAwait(false);
+            cid, selfId, MessageTypes.FactsQueryRequest, expires, number?.Number, callback, cancellationToken, stored).ConfigureAwait(false);
         try
         {
             await endpoint.SendAsync(
-                selfId, jws, MsgSubType.AuthenticationReq, priority: 1, MessageTypes.FactsQueryRequest, cancellationToken).ConfigureAwait(false);
+                selfId, jws, MsgSubType.AuthenticationReq, priority: 1, stored, cancellationToken).ConfigureAwait(false);
             Log.RequestSent(_logger, cid, selfId, expires);
             return pending;
         }

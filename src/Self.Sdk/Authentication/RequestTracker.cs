@@ -75,11 +75,15 @@ internal sealed class RequestTracker : IAsyncDisposable
         Log.Restored(_logger, restored);
     }
 
-    /// <summary>Opens a request: stored first, so that an answer arriving at once is matched.</summary>
+    /// <summary>
+    /// Opens a request: registered first, so that an answer arriving at once is matched, and stored. With
+    /// <paramref name="storeWith"/> the stored row goes into that batch instead (the request's own send commits it in
+    /// the same transaction as its sessions, before the request leaves); otherwise it is committed now.
+    /// </summary>
     /// <exception cref="ArgumentException">A request with this conversation id is already open.</exception>
     public async Task<PendingRequest> OpenAsync(
         string cid, string selfId, string requestType, DateTimeOffset expires, string? number, Action<AuthenticationResponse>? callback,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, ClientStoreBatch? storeWith = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var pending = new PendingRequest(cid, selfId, requestType, expires, number, callback)
@@ -94,7 +98,14 @@ internal sealed class RequestTracker : IAsyncDisposable
         try
         {
             var json = JsonSerializer.Serialize(new StoredRequest(cid, selfId, requestType, expires, number), TrackerJson.Default.StoredRequest);
-            await Store.SaveOpenRequestAsync(cid, json, expires, cancellationToken).ConfigureAwait(false);
+            if (storeWith is not null)
+            {
+                storeWith.SaveOpenRequest(cid, json, expires);
+            }
+            else
+            {
+                await Store.SaveOpenRequestAsync(cid, json, expires, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {

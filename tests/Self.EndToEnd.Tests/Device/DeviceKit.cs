@@ -113,7 +113,7 @@ internal sealed class RawApp : IAsyncDisposable
 
     /// <summary>Signs <paramref name="claims"/> with the app's key and sends them to every device of <paramref name="selfId"/>.</summary>
     public Task SendAsync(string selfId, MessageClaims claims) =>
-        Endpoint.SendAsync(selfId, SignedMessage.Sign(claims, Key), MsgSubType.AuthenticationReq, priority: 1, claims.Typ);
+        Endpoint.SendAsync(selfId, SignedMessage.Sign(claims, Key), MsgSubType.AuthenticationReq, priority: 1);
 
     /// <summary>A signed message of the app as QR payload JSON.</summary>
     public string Sign(MessageClaims claims) => SignedMessage.Sign(claims, Key).ToJson();

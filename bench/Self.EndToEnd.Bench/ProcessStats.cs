@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Self.EndToEnd.Bench;
+
+/// <summary>CPU time and memory of a process, from /proc (Linux), so that each party's cost is its own.</summary>
+internal static class ProcessStats
+{
+    /// <summary>User + system CPU time process <paramref name="pid"/> has used so far.</summary>
+    public static TimeSpan CpuTime(int pid)
+    {
+        // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks; the name field may hold spaces, so count
+        // from the closing parenthesis.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
+    /// <summary>Resident memory now (VmRSS) and at its peak (VmHWM), in bytes.</summary>
+    public static (long Rss, long Peak) Memory(int pid)
+    {
+        long rss = 0, peak = 0;
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = KiloBytes(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = KiloBytes(line);
+            }
+        }
+
+        return (rss, peak);
+    }
+
+    public static int CurrentPid => Environment.ProcessId;
+
+    /// <summary>This process's soft limit of open files (/proc/self/limits), or long.MaxValue when unlimited.</summary>
+    public static long OpenFileLimit()
+    {
+        foreach (var line in File.ReadLines("/proc/self/limits"))
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                var soft = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+                return long.TryParse(soft, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : long.MaxValue;
+            }
+        }
+
+        return long.MaxValue;
+    }
+
+    private static long KiloBytes(string line) =>
+        long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+}
+
+/// <summary>
+/// Watches this process for pauses while a phase runs: a 10 ms timer whose ticks come late (a GC suspension, a starved
+/// thread pool), each GC's pause durations, thread-pool growth. Started and read over a child's stdin/stdout too.
+/// </summary>
+internal sealed class PauseWatch : IDisposable
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
+    private readonly Thread _thread;
+    private readonly Lock _gate = new();
+    private volatile bool _stop;
+    private long _lastGcIndex;
+    private double _maxLateMs;
+    private int _lateOver200;
+    private double _maxGcPauseMs;
+    private int _gcPausesOver200;
+    private int _maxThreads;
+    private readonly TimeSpan _pauseBefore;
+    private readonly int _gen2Before;
+
+    public PauseWatch()
+    {
+        _pauseBefore = GC.GetTotalPauseDuration();
+        _gen2Before = GC.CollectionCount(2);
+        _lastGcIndex = GC.GetGCMemoryInfo(GCKind.Any).Index;
+        // A plain thread, not the thread pool, so that thread-pool starvation shows as late ticks of the pool's work
+        // elsewhere and not as a late watcher.
+        _thread = new Thread(Run) { IsBackground = true, Name = "pause-watch", Priority = ThreadPriority.AboveNormal };
+        _thread.Start();
+    }
+
+    public string Summary()
+    {
+        lock (_gate)
+        {
+            var pause = GC.GetTotalPauseDuration() - _pauseBefore;
+            return string.Create(
+                CultureInfo.InvariantCulture,
+                $"late={_maxLateMs:F0};late200={_lateOver200};gcmax={_maxGcPauseMs:F0};gc200={_gcPausesOver200};gcpause={pause.TotalMilliseconds:F0};gen2={GC.CollectionCount(2) - _gen2Before};threads={_maxThreads}");
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        _thread.Join();
+    }
+
+    private void Run()
+    {
+        var last = Stopwatch.GetTimestamp();
+        while (!_stop)
+        {
+            Thread.Sleep(Tick);
+            var now = Stopwatch.GetTimestamp();
+            var lateMs = Stopwatch.GetElapsedTime(last, now).TotalMilliseconds - Tick.TotalMilliseconds;
+            last = now;
+            var info = GC.GetGCMemoryInfo(GCKind.Any);
+            lock (_gate)
+            {
+                _maxLateMs = Math.Max(_maxLateMs, lateMs);
+                if (lateMs > 200)
+                {
+                    _lateOver200++;
+                }
+
+                if (info.Index != _lastGcIndex)
+                {
+                    _lastGcIndex = info.Index;
+                    foreach (var pause in info.PauseDurations)
+                    {
+                        _maxGcPauseMs = Math.Max(_maxGcPauseMs, pause.TotalMilliseconds);
+                        if (pause.TotalMilliseconds > 200)
+                        {
+                            _gcPausesOver200++;
+                        }
+                    }
+                }
+
+                _maxThreads = Math.Max(_maxThreads, ThreadPool.ThreadCount);
+            }
+        }
+    }
+}

@@ -212,10 +212,10 @@ public sealed class AuthenticatorPageTests(AuthenticatorFixture fixture)
         // A picture without a code, and text that is no request: clear refusals.
         await page.Locator("input[type=file]").SetInputFilesAsync(new FilePayload { Name = "icon.png", MimeType = "image/png", Buffer = await (await page.APIRequest.GetAsync("/icon-192.png")).BodyAsync() });
         await page.GetByRole(AriaRole.Button, new() { Name = "Read it" }).ClickAsync();
-        await Assertions.Expect(page.Locator(".error")).ToContainTextAsync("No QR code could be read");
+        await Assertions.Expect(page.Locator("p.error[role=alert]")).ToContainTextAsync("No QR code could be read");
         await page.GetByLabel("Paste the QR code's text or the link").FillAsync("hello");
         await page.GetByRole(AriaRole.Button, new() { Name = "Read it" }).ClickAsync();
-        await Assertions.Expect(page.Locator(".error")).ToContainTextAsync("neither");
+        await Assertions.Expect(page.Locator("p.error[role=alert]")).ToContainTextAsync("neither");
         await page.Context.CloseAsync();
     }
 
@@ -242,6 +242,84 @@ public sealed class AuthenticatorPageTests(AuthenticatorFixture fixture)
         await page.Locator("#devices li", new() { HasText = "laptop" }).GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
         await Assertions.Expect(page.Locator(".notice")).ToContainTextAsync("Revoked device laptop");
         await Assertions.Expect(page.Locator("#devices li", new() { HasText = "laptop" })).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+}
+
+/// <summary>Number matching (spec §9a) in the page: the person types the number the app's screen shows.</summary>
+[Collection(AuthenticatorCollection.Name)]
+public sealed class NumberMatchingPageTests(AuthenticatorFixture fixture)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task The_right_number_accepts_a_wrong_one_is_refused_and_the_page_never_shows_it()
+    {
+        var page = await fixture.LoggedInPageAsync(fixture.Authenticator);
+        var (_, client) = await fixture.StartAppAsync("Bank");
+        await using var _ = client;
+        await AuthenticatorFixture.ConnectAsync(page, client);
+        await page.GotoAsync("/");
+
+        var challenge = await client.Authentication.StartAsync(fixture.SelfId, new AuthenticationRequestOptions
+        {
+            Description = "Sign in to Bank",
+            NumberMatching = true,
+        });
+        Assert.NotNull(challenge.Number);
+        var card = page.Locator(".request.open", new() { HasText = "Sign in to Bank" });
+        var input = card.GetByLabel("Type the number shown on the sign-in screen");
+        await input.WaitForAsync();
+
+        // The number is nowhere in the page (only its salted hash reached the device).
+        Assert.DoesNotContain(">" + challenge.Number + "<", await page.ContentAsync(), StringComparison.Ordinal);
+
+        var wrong = challenge.Number == "00" ? "01" : "00";
+        await input.FillAsync(wrong);
+        await card.Locator("button.accept").ClickAsync();
+        await Assertions.Expect(card.Locator(".error")).ToContainTextAsync("not the number shown");
+        await AuthenticatorFixture.ScreenshotAsync(page, "number-matching");
+
+        await card.GetByLabel("Type the number shown on the sign-in screen").FillAsync(challenge.Number!);
+        await card.Locator("button.accept").ClickAsync();
+        var response = await client.Authentication.WaitForResponseAsync(challenge.ConversationId).WaitAsync(Wait);
+        Assert.Equal(AuthenticationStatus.Accepted, response.Status);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Accept_without_the_number_sends_nothing_and_three_wrong_numbers_reject()
+    {
+        var page = await fixture.LoggedInPageAsync(fixture.Authenticator);
+        var (_, client) = await fixture.StartAppAsync("Broker");
+        await using var _ = client;
+        await AuthenticatorFixture.ConnectAsync(page, client);
+        await page.GotoAsync("/");
+        var challenge = await client.Authentication.StartAsync(fixture.SelfId, new AuthenticationRequestOptions { Description = "Sign in to Broker", NumberMatching = true });
+        var card = page.Locator(".request", new() { HasText = "Sign in to Broker" });
+        await card.Locator("button.accept").WaitForAsync();
+        var id = await card.GetAttributeAsync("data-id");
+
+        // The server refuses an accept without a number (the page's form would not even submit it).
+        var result = await page.EvaluateAsync<string>(
+            "async (id) => { const csrf = document.querySelector('meta[name=\"csrf-token\"]').content; const r = await fetch('/requests/' + id + '/accept', { method: 'POST', headers: { 'X-CSRF-Token': csrf, 'Accept': 'application/json' } }); return r.status + ' ' + (await r.json()).message; }", id);
+        Assert.StartsWith("409 ", result, StringComparison.Ordinal);
+        Assert.Contains("number", result, StringComparison.Ordinal);
+
+        var wrong = challenge.Number == "00" ? "01" : "00";
+        foreach (var left in new[] { "2 tries left", "1 try left" })
+        {
+            await card.GetByLabel("Type the number shown on the sign-in screen").FillAsync(wrong);
+            await card.Locator("button.accept").ClickAsync();
+            await Assertions.Expect(card.Locator(".error")).ToContainTextAsync(left);
+        }
+
+        await card.GetByLabel("Type the number shown on the sign-in screen").FillAsync(wrong);
+        await card.Locator("button.accept").ClickAsync();
+
+        var response = await client.Authentication.WaitForResponseAsync(challenge.ConversationId).WaitAsync(Wait);
+        Assert.Equal(AuthenticationStatus.Rejected, response.Status);
+        await Assertions.Expect(card).ToContainTextAsync("Rejected");
         await page.Context.CloseAsync();
     }
 }

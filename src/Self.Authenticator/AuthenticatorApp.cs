@@ -20,6 +20,7 @@ internal sealed class AuthenticatorApp(AuthenticatorOptions options) : IAsyncDis
     private LocalStore? _local;
     private Task? _pump;
     private (string? Notice, string? Error) _flash;
+    private bool _superseded;
 
     public WebSession Session { get; } = new();
 
@@ -157,6 +158,11 @@ internal sealed class AuthenticatorApp(AuthenticatorOptions options) : IAsyncDis
 
         await Task.CompletedTask.ConfigureAwait(false);
         var (notice, error) = TakeFlash();
+        if (Volatile.Read(ref _superseded))
+        {
+            error ??= "Another program connected as this device and took over its connection: requests no longer arrive here. Stop it and restart 'self authenticator'.";
+        }
+
         return Html(Pages.Home(csrf, device.SelfId, _board.Items, _board.ToJson, notice, error));
     }
 
@@ -274,6 +280,14 @@ internal sealed class AuthenticatorApp(AuthenticatorOptions options) : IAsyncDis
             if (_board.Find(r.RequestId) is { } item)
             {
                 _board.Refresh(item);
+            }
+        };
+        device.Disconnected += (_, e) =>
+        {
+            if (e.Superseded)
+            {
+                // Another program runs this device now (a 'self user listen' of the same folder, say): say so instead of waiting in vain.
+                Volatile.Write(ref _superseded, true);
             }
         };
         _device = device;

@@ -157,6 +157,31 @@ public sealed class AuthenticatorPageTests(AuthenticatorFixture fixture)
     }
 
     [Fact]
+    public async Task Pasting_an_app_id_connects_to_that_app()
+    {
+        var page = await fixture.LoggedInPageAsync(fixture.Authenticator);
+        var (app, client) = await fixture.StartAppAsync("Pasted Id App");
+        await using var _ = client;
+        await page.GotoAsync("/connections");
+        await page.GetByLabel("Paste the QR code's text or the link").FillAsync(app.AppId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Read it" }).ClickAsync();
+        await Assertions.Expect(page.Locator(".notice")).ToContainTextAsync("Connected");
+        await Assertions.Expect(page.Locator("li.connection", new() { HasText = app.AppId })).ToHaveCountAsync(1);
+
+        await page.GotoAsync("/");
+        var cid = await client.Authentication.SendAsync(fixture.SelfId, new AuthenticationRequestOptions { Description = "After pasting the id" });
+        await page.Locator(".request.open", new() { HasText = "After pasting the id" }).Locator("button.accept").ClickAsync();
+        Assert.Equal(AuthenticationStatus.Accepted, (await client.Authentication.WaitForResponseAsync(cid).WaitAsync(Wait)).Status);
+
+        // An id no app has: refused with the device's sentence.
+        await page.GotoAsync("/connections");
+        await page.GetByLabel("Paste the QR code's text or the link").FillAsync(new string('a', 32));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Read it" }).ClickAsync();
+        await Assertions.Expect(page.Locator("p.error[role=alert]")).ToContainTextAsync("No app with id");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task An_expired_request_says_so_and_cannot_be_answered()
     {
         var page = await fixture.LoggedInPageAsync(fixture.Authenticator);

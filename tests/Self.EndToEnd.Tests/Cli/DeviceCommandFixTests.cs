@@ -49,6 +49,9 @@ public sealed class DeviceCommandFixTests(NetworkFixture network) : IDisposable
 
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains("took over its connection", result.Error, StringComparison.Ordinal);
+
+        // Ctrl-C while it still opens the device would be "Cancelled." (exit 1): stop it once it listens.
+        await WaitForConsoleAsync(second, "Listening for requests");
         await stop.CancelAsync();
         Assert.Equal(0, (await second.Completion.WaitAsync(Patience)).ExitCode);
     }

@@ -52,7 +52,13 @@ public static class CliApp
             await context.Error.WriteLineAsync("Cancelled.").ConfigureAwait(false);
             return ExitCodes.Failed;
         }
-        catch (Exception ex) when (ex is SelfException or ArgumentException or IOException or UnauthorizedAccessException or HttpRequestException or TimeoutException)
+        catch (ArgumentException ex)
+        {
+            // What a person typed was refused by a library: its sentence, without .NET's "(Parameter 'x')" or "Actual value was".
+            await context.Error.WriteLineAsync(PlainMessage(ex)).ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (Exception ex) when (ex is SelfException or IOException or UnauthorizedAccessException or HttpRequestException or TimeoutException)
         {
             // The libraries' messages say what went wrong and what to do; that is all a person needs.
             await context.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
@@ -76,7 +82,22 @@ public static class CliApp
             UserCommands.Create(context),
             AuthCommands.Create(context),
             DemoCommand.Create(context),
+            AuthenticatorCommand.Create(context),
         };
+    }
+
+    /// <summary>An argument exception's own sentence, without the parameter name and value .NET appends.</summary>
+    internal static string PlainMessage(ArgumentException ex)
+    {
+        var message = ex.Message;
+        var cut = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        if (cut >= 0)
+        {
+            message = message[..cut];
+        }
+
+        cut = message.IndexOf(Environment.NewLine + "Actual value was", StringComparison.Ordinal);
+        return (cut >= 0 ? message[..cut] : message).Trim();
     }
 
     private static string CommandPath(ParseResult parseResult)

@@ -55,6 +55,8 @@ public sealed partial class SelfDevice : IAsyncDisposable
     private DeviceSession? _session;
     private Task? _restored;
     private bool _disposed;
+    private bool _connectMessaging = true;
+    private bool _messagingStarted;
 
     private SelfDevice(SelfDeviceOptions options, DeviceVault vault, VaultContents contents, HttpClient? http)
     {
@@ -199,7 +201,7 @@ public sealed partial class SelfDevice : IAsyncDisposable
                 $"{vault.Directory} holds device '{contents.DeviceId}' of {contents.SelfId}, not device '{wanted}'.", nameof(options));
         }
 
-        var device = new SelfDevice(options, vault, contents, http: null);
+        var device = new SelfDevice(options, vault, contents, http: null) { _connectMessaging = options.ConnectMessaging };
         SigningKey key;
         try
         {
@@ -435,7 +437,10 @@ public sealed partial class SelfDevice : IAsyncDisposable
         try
         {
             await StartEndpointAsync(key, cancellationToken).ConfigureAwait(false);
-            await EnsureRestoredAsync().ConfigureAwait(false);
+            if (_messagingStarted)
+            {
+                await EnsureRestoredAsync().ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -470,9 +475,16 @@ public sealed partial class SelfDevice : IAsyncDisposable
         var session = new DeviceSession(endpoint, key);
         Volatile.Write(ref _session, session);
         endpoint.Subscribe((message, token) => HandleMessageAsync(session, message, token));
+        if (!_connectMessaging)
+        {
+            // REST only: nothing listens, so nothing supersedes another process's connection of this device.
+            return;
+        }
+
         try
         {
             await endpoint.StartAsync(cancellationToken).ConfigureAwait(false);
+            _messagingStarted = true;
         }
         catch (AuthenticationFailedException ex)
         {

@@ -48,6 +48,14 @@ public sealed record SelfDeviceOptions
     /// <summary>The platform name registered with the network for this device.</summary>
     public string Platform { get; init; } = "dotnet";
 
+    /// <summary>
+    /// When false, <see cref="SelfDevice.OpenAsync"/> opens only the REST side: the device can connect and disconnect
+    /// apps, list connections and devices and change its key history, but neither receives nor answers requests, and
+    /// it never takes over (supersedes) the messaging connection of another process running the same device, such as a
+    /// listener. Default true. Registering always connects (it publishes the new device's one-time keys).
+    /// </summary>
+    public bool ConnectMessaging { get; init; } = true;
+
     // The storage key never shows in logs or debugger views through ToString.
     private bool PrintMembers(System.Text.StringBuilder builder)
     {

@@ -27,7 +27,7 @@ internal static class AuthCommands
         {
             Description = "Send the request, print its conversation id at once, then wait for the answer on a subscription.",
         };
-        var expiry = CommonOptions.Duration("--expiry", "How long the user may answer, e.g. 60s, 5m, 1h. [default: 5m]");
+        var expiry = CommonOptions.Duration("--expiry", "How long the user may answer, e.g. 60s, 5m, 1h; at most 24h. [default: 5m]", AuthenticationService.MaxExpiry);
         var description = new Option<string?>("--description")
         {
             Description = "Why the app asks, shown on the user's device.",
@@ -38,13 +38,17 @@ internal static class AuthCommands
             Description = "A short text (at most 64 characters) shown here and on the device, so the person can match them.",
             HelpName = "TEXT",
         };
-        var json = CommonOptions.Json("Print the outcome as JSON (with --async, first a line with the conversation id).");
+        var numberMatching = new Option<bool>("--number-matching")
+        {
+            Description = "Show a 2-digit number here that the person must type on their device before they can accept (spec 9a).",
+        };
+        var json = CommonOptions.Json("Print the outcome as JSON (with --async or --number-matching, first a line with the conversation id and number).");
 
         var request = new Command(
             "request",
             "Ask a user to authenticate and wait for the answer. Exit code: 0 accepted, 3 rejected, 4 expired, 1 refused or failed.")
         {
-            selfId, app, server, asynchronous, expiry, description, binding, json,
+            selfId, app, server, asynchronous, expiry, description, binding, numberMatching, json,
         };
         request.SetAction((parse, cancellationToken) => RequestAsync(
             context,
@@ -58,6 +62,7 @@ internal static class AuthCommands
                 Expiry = parse.GetValue(expiry),
                 Description = parse.GetValue(description),
                 BindingMessage = parse.GetValue(binding),
+                NumberMatching = parse.GetValue(numberMatching) ? true : null,
             },
             parse.GetValue(json),
             cancellationToken));
@@ -68,7 +73,7 @@ internal static class AuthCommands
     {
         var app = CommonOptions.App();
         var server = CommonOptions.Server("The network (default: the one the app was created on).");
-        var expiry = CommonOptions.Duration("--expiry", "How long the code may be answered, e.g. 60s, 5m, 1h. [default: 5m]");
+        var expiry = CommonOptions.Duration("--expiry", "How long the code may be answered, e.g. 60s, 5m, 1h; at most 24h. [default: 5m]", AuthenticationService.MaxExpiry);
         var description = new Option<string?>("--description")
         {
             Description = "Why the app asks, shown on the device that scans the code.",
@@ -113,7 +118,24 @@ internal static class AuthCommands
         }
 
         AuthenticationResponse response;
-        if (asynchronous)
+        if (options.NumberMatching == true)
+        {
+            var challenge = await authentication.StartAsync(selfId, options, cancellationToken).ConfigureAwait(false);
+            if (json)
+            {
+                JsonOutput.Write(context.Output, new SentOutput(challenge.ConversationId, Payload: null, challenge.Number), OutputJson.Default.SentOutput);
+            }
+            else
+            {
+                console.MarkupLine($"Sent request [bold]{Markup.Escape(challenge.ConversationId)}[/] to {Markup.Escape(selfId)} as {Markup.Escape(app.Name)}.");
+                console.MarkupLine($"Number to type on the device:  [bold]{Markup.Escape(challenge.Number ?? "-")}[/]");
+            }
+
+            response = await Waiting.RunAsync(
+                console, json, $"Waiting for {selfId} to type the number and answer…",
+                authentication.WaitForResponseAsync(challenge.ConversationId, cancellationToken)).ConfigureAwait(false);
+        }
+        else if (asynchronous)
         {
             var cid = options.ConversationId!;
             var outcome = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -162,8 +184,20 @@ internal static class AuthCommands
         }
         else
         {
-            // Raw, so that the console never wraps a row of the code.
-            await context.Output.WriteLineAsync(code.ToTerminalText()).ConfigureAwait(false);
+            // Raw, so that the console never wraps a row of the code; a code wider than the terminal would wrap into noise.
+            var width = context.Console.Profile.Width;
+            if (TerminalQr.Render(code.Modules, width) is { } drawn)
+            {
+                await context.Output.WriteLineAsync(drawn).ConfigureAwait(false);
+            }
+            else
+            {
+                context.Console.MarkupLine(
+                    $"[yellow]This QR code is {TerminalQr.Width(code.Modules)} columns wide and does not fit this {width}-column terminal.[/] "
+                    + "Widen the terminal, or paste the request below into the authenticator ('Scan a QR code or open a link') or 'self user scan':");
+                await context.Output.WriteLineAsync(code.Payload).ConfigureAwait(false);
+            }
+
             await context.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
             context.Console.MarkupLine($"Scan this code with a Self device to sign in to [bold]{Markup.Escape(app.Name)}[/] (request {Markup.Escape(code.ConversationId)}).");
         }

@@ -78,7 +78,7 @@ internal static class CommonOptions
         return argument;
     }
 
-    public static Option<TimeSpan?> Duration(string name, string description) => new(name)
+    public static Option<TimeSpan?> Duration(string name, string description, TimeSpan? max = null) => new(name)
     {
         Description = description,
         HelpName = "DURATION",
@@ -87,6 +87,12 @@ internal static class CommonOptions
             var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : null;
             if (Durations.TryParse(text, out var duration))
             {
+                if (max is { } limit && duration > limit)
+                {
+                    result.AddError($"{name}: {text} is longer than {Durations.Format(limit)}, the most a device accepts.");
+                    return null;
+                }
+
                 return duration;
             }
 

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace Self.Cli.Commands;
 
-/// <summary><c>self user create | connect | listen</c>: a user's device, kept in SELF_HOME.</summary>
+/// <summary><c>self user create | connect | listen | scan</c>: a user's device, kept in SELF_HOME.</summary>
 internal static class UserCommands
 {
     public static Command Create(CliContext context)
@@ -16,6 +16,7 @@ internal static class UserCommands
             CreateCreate(context),
             CreateConnect(context),
             CreateListen(context),
+            CreateScan(context),
         };
     }
 
@@ -101,6 +102,164 @@ internal static class UserCommands
         return listen;
     }
 
+    private static Command CreateScan(CliContext context)
+    {
+        var input = new Argument<string>("QR")
+        {
+            Description = "What the app shows: the QR code's text, a picture of it (PNG, JPEG…), or its deep link; a sign-in request or an invitation to connect.",
+        };
+        var user = CommonOptions.User();
+        var server = CommonOptions.Server("The network (default: the one the user registered on).");
+        var accept = new Option<bool>("--accept") { Description = "Accept (or connect) without asking." };
+        var reject = new Option<bool>("--reject") { Description = "Reject (or decline) without asking." };
+        var json = CommonOptions.Json("Print what was read and the answer as JSON.");
+        var scan = new Command("scan", "Answer an app's sign-in QR code or deep link, or accept its invitation to connect. Exit code: 0 accepted, 3 rejected, 4 expired, 1 refused.")
+        {
+            input, user, server, accept, reject, json,
+        };
+        scan.Validators.Add(result =>
+        {
+            if (result.GetValue(accept) && result.GetValue(reject))
+            {
+                result.AddError("--accept and --reject cannot be used together.");
+            }
+        });
+        scan.SetAction((parse, cancellationToken) => ScanAsync(
+            context,
+            parse.GetRequiredValue(input),
+            parse.GetValue(user),
+            parse.GetValue(server),
+            parse.GetValue(accept) ? true : parse.GetValue(reject) ? false : null,
+            parse.GetValue(json),
+            cancellationToken));
+        return scan;
+    }
+
+    private static async Task<int> ScanAsync(
+        CliContext context, string input, string? userId, Uri? server, bool? decision, bool json, CancellationToken cancellationToken)
+    {
+        var console = context.Console;
+        var text = ReadScanned(context, input);
+        if (decision is null && (json || !console.Profile.Capabilities.Interactive))
+        {
+            throw new CliException("No one to ask here: pass --accept or --reject to answer without a prompt.", ExitCodes.Usage);
+        }
+
+        var home = SelfHome.FromEnvironment(context.GetEnvironment);
+        var user = home.LoadUser(userId);
+        await using var device = await OpenAsync(context, user, server, cancellationToken).ConfigureAwait(false);
+        IncomingRequest request;
+        try
+        {
+            request = await device.ReadQrAsync(text, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidRequestException notRequest)
+        {
+            AppInvitation invitation;
+            try
+            {
+                invitation = await device.ReadInvitationAsync(text, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidRequestException)
+            {
+                throw new CliException("That is neither an app's sign-in request nor its invitation to connect. " + notRequest.Message);
+            }
+
+            var name = invitation.AppName is { } n ? $"{n} ({invitation.AppId})" : invitation.AppId;
+            if (!json)
+            {
+                console.MarkupLine($"Invitation to connect to [bold]{Markup.Escape(name)}[/]: {Markup.Escape(invitation.Description ?? "-")}");
+            }
+
+            var connect = decision ?? await AskAsync(console, "Connect", "Decline", cancellationToken).ConfigureAwait(false);
+            if (connect)
+            {
+                await device.AcceptInvitationAsync(text, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await device.DeclineInvitationAsync(text, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (json)
+            {
+                JsonOutput.Write(context.Output, new ScanOutput("invitation", invitation.ConversationId, invitation.AppId, invitation.AppName, connect ? "connected" : "declined"), OutputJson.Default.ScanOutput);
+            }
+            else
+            {
+                console.MarkupLine(connect ? $"[green]Connected[/] to {Markup.Escape(name)}." : $"[red]Declined[/] {Markup.Escape(name)}.");
+            }
+
+            return connect ? ExitCodes.Ok : ExitCodes.Rejected;
+        }
+
+        if (!json)
+        {
+            console.Write(Describe(request, context.TimeProvider.GetUtcNow()));
+        }
+
+        if (request.RequiresNumber && decision is true)
+        {
+            throw new CliException("This request uses number matching: --accept cannot answer it; run 'self user scan' without it and type the number.", ExitCodes.Usage);
+        }
+
+        var accept = decision ?? await AskAsync(console, cancellationToken).ConfigureAwait(false);
+        string answer;
+        if (!accept)
+        {
+            await request.RejectAsync(cancellationToken).ConfigureAwait(false);
+            answer = "rejected";
+        }
+        else if (request.RequiresNumber)
+        {
+            answer = await AcceptWithNumberAsync(console, request, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await request.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            answer = "accepted";
+        }
+
+        if (json)
+        {
+            JsonOutput.Write(context.Output, new ScanOutput("request", request.ConversationId, request.AppId, request.AppName, answer), OutputJson.Default.ScanOutput);
+        }
+        else
+        {
+            console.MarkupLine(answer == "accepted" ? "[green]Accepted.[/]" : "[red]Rejected.[/]");
+        }
+
+        return answer == "accepted" ? ExitCodes.Ok : ExitCodes.Rejected;
+    }
+
+    /// <summary>The scanned text: the argument itself, or the QR code read from the picture it names.</summary>
+    private static string ReadScanned(CliContext context, string input)
+    {
+        var trimmed = input.Trim();
+        if (trimmed.StartsWith('{') || trimmed.Contains("://", StringComparison.Ordinal))
+        {
+            return trimmed;
+        }
+
+        var path = context.ResolvePath(trimmed);
+        if (!File.Exists(path))
+        {
+            throw new CliException($"'{input}' is neither a QR code's text, a link, nor a picture file that exists.", ExitCodes.Usage);
+        }
+
+        string? text;
+        try
+        {
+            text = Self.Authenticator.QrCodeReader.Read(File.ReadAllBytes(path));
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new CliException($"{path}: {ex.Message}");
+        }
+
+        return text ?? throw new CliException($"No QR code could be read in {path}: try a sharper or larger picture, or pass its text.");
+    }
+
     private static async Task<int> CreateAsync(CliContext context, string? wantedId, Uri server, bool json, CancellationToken cancellationToken)
     {
         var home = SelfHome.FromEnvironment(context.GetEnvironment);
@@ -146,7 +305,9 @@ internal static class UserCommands
     {
         var home = SelfHome.FromEnvironment(context.GetEnvironment);
         var user = home.LoadUser(userId);
-        await using var device = await OpenAsync(context, user, server, cancellationToken).ConfigureAwait(false);
+
+        // REST only: a listener of this device keeps its messaging connection.
+        await using var device = await OpenAsync(context, user, server, cancellationToken, connectMessaging: false).ConfigureAwait(false);
         await device.ConnectAsync(appId, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (json)
         {
@@ -172,6 +333,18 @@ internal static class UserCommands
         var home = SelfHome.FromEnvironment(context.GetEnvironment);
         var user = home.LoadUser(userId);
         await using var device = await OpenAsync(context, user, server, cancellationToken).ConfigureAwait(false);
+
+        // Another process that connects as this device takes the connection over; a listener that goes on would wait forever.
+        using var superseded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var supersededBy = false;
+        device.Disconnected += (_, e) =>
+        {
+            if (e.Superseded)
+            {
+                Volatile.Write(ref supersededBy, true);
+                superseded.Cancel();
+            }
+        };
         if (!json)
         {
             console.MarkupLine($"Listening for requests to [bold]{Markup.Escape(user.SelfId)}[/]… [grey](Ctrl-C to stop)[/]");
@@ -180,35 +353,53 @@ internal static class UserCommands
         var answered = 0;
         try
         {
-            await foreach (var request in device.ReadRequestsAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var request in device.ReadRequestsAsync(superseded.Token).ConfigureAwait(false))
             {
                 if (!json)
                 {
                     console.Write(Describe(request, context.TimeProvider.GetUtcNow()));
                 }
 
-                var accept = decision ?? await AskAsync(console, cancellationToken).ConfigureAwait(false);
                 string answer;
-                try
+                bool accept;
+                if (request.RequiresNumber && decision is not null)
                 {
-                    if (accept)
-                    {
-                        await request.AcceptAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        await request.RejectAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    answer = accept ? "accepted" : "rejected";
+                    // Number matching exists so that nothing accepts without a person who sees the app's screen.
+                    accept = false;
+                    answer = "needs the number";
+                    await context.Error.WriteLineAsync(
+                        $"Request {request.ConversationId} of {request.AppName ?? request.AppId} uses number matching: --accept and --reject do not answer it. "
+                        + "Run 'self user listen' without them (or the authenticator) and type the number the sign-in screen shows.").ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is RequestExpiredException or RequestAlreadyAnsweredException)
+                else
                 {
-                    // The person was too slow, or another answer won: say so and wait for the next request.
-                    answer = ex is RequestExpiredException ? "expired" : "already answered";
-                    if (!json)
+                    accept = decision ?? await AskAsync(console, cancellationToken).ConfigureAwait(false);
+                    try
                     {
-                        console.MarkupLine($"[yellow]{Markup.Escape(ex.Message)}[/]");
+                        if (!accept)
+                        {
+                            await request.RejectAsync(cancellationToken).ConfigureAwait(false);
+                            answer = "rejected";
+                        }
+                        else if (request.RequiresNumber)
+                        {
+                            answer = await AcceptWithNumberAsync(console, request, cancellationToken).ConfigureAwait(false);
+                            accept = answer == "accepted";
+                        }
+                        else
+                        {
+                            await request.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                            answer = "accepted";
+                        }
+                    }
+                    catch (Exception ex) when (ex is RequestExpiredException or RequestAlreadyAnsweredException)
+                    {
+                        // The person was too slow, or another answer won: say so and wait for the next request.
+                        answer = ex is RequestExpiredException ? "expired" : "already answered";
+                        if (!json)
+                        {
+                            console.MarkupLine($"[yellow]{Markup.Escape(ex.Message)}[/]");
+                        }
                     }
                 }
 
@@ -234,8 +425,50 @@ internal static class UserCommands
         {
             // Ctrl-C is how a listener is meant to stop.
         }
+        catch (OperationCanceledException) when (Volatile.Read(ref supersededBy))
+        {
+            // Handled below.
+        }
+
+        if (Volatile.Read(ref supersededBy) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new CliException(
+                $"Stopped listening: another program connected as device {user.DeviceId} of {user.SelfId} (another 'self user listen', "
+                + "'self user scan' or an authenticator with the same device) and took over its connection. Run only one listener per device.");
+        }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Asks for the number the app's screen shows until it matches, the person gives up, or the device rejects.</summary>
+    private static async Task<string> AcceptWithNumberAsync(IAnsiConsole console, IncomingRequest request, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var number = await new TextPrompt<string>("Type the number shown on the sign-in screen (empty to reject):")
+                .AllowEmpty()
+                .ShowAsync(console, cancellationToken)
+                .ConfigureAwait(false);
+            if (string.IsNullOrWhiteSpace(number))
+            {
+                await request.RejectAsync(cancellationToken).ConfigureAwait(false);
+                return "rejected";
+            }
+
+            try
+            {
+                await request.AcceptAsync(number, cancellationToken).ConfigureAwait(false);
+                return "accepted";
+            }
+            catch (NumberMismatchException ex)
+            {
+                console.MarkupLine($"[red]{Markup.Escape(ex.Message)}[/]");
+                if (ex.AttemptsLeft == 0)
+                {
+                    return "rejected";
+                }
+            }
+        }
     }
 
     private static Table Describe(IncomingRequest request, DateTimeOffset now)
@@ -252,14 +485,17 @@ internal static class UserCommands
         return table;
     }
 
-    private static async Task<bool> AskAsync(IAnsiConsole console, CancellationToken cancellationToken)
+    private static Task<bool> AskAsync(IAnsiConsole console, CancellationToken cancellationToken) =>
+        AskAsync(console, "Accept", "Reject", cancellationToken);
+
+    private static async Task<bool> AskAsync(IAnsiConsole console, string yes, string no, CancellationToken cancellationToken)
     {
         var choice = await new SelectionPrompt<string>()
             .Title("Answer?")
-            .AddChoices("Accept", "Reject")
+            .AddChoices(yes, no)
             .ShowAsync(console, cancellationToken)
             .ConfigureAwait(false);
-        return choice == "Accept";
+        return choice == yes;
     }
 
     internal static SelfDeviceOptions DeviceOptions(CliContext context, Uri server, string storageDirectory, string storageKey) => new()
@@ -274,9 +510,14 @@ internal static class UserCommands
         MaxRetries = 2,
     };
 
-    private static Task<SelfDevice> OpenAsync(CliContext context, UserProfile user, Uri? server, CancellationToken cancellationToken) =>
+    private static Task<SelfDevice> OpenAsync(
+        CliContext context, UserProfile user, Uri? server, CancellationToken cancellationToken, bool connectMessaging = true) =>
         SelfDevice.OpenAsync(
-            DeviceOptions(context, server ?? new Uri(user.Server), user.StorageDirectory, user.StorageKey) with { DeviceId = user.DeviceId },
+            DeviceOptions(context, server ?? new Uri(user.Server), user.StorageDirectory, user.StorageKey) with
+            {
+                DeviceId = user.DeviceId,
+                ConnectMessaging = connectMessaging,
+            },
             cancellationToken);
 
     private static void TryDelete(string directory)

@@ -7,9 +7,17 @@ namespace Self.Cli.Terminal;
 /// <summary>Writes the one-line JSON documents that <c>--json</c> commands print for scripts.</summary>
 internal static class JsonOutput
 {
+    // Readable: "kid:seed" and '+' stay as they are, never \u0022 or \u002B (the output goes to scripts, not to HTML).
+    private static readonly JsonSerializerOptions Readable = new(OutputJson.Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = OutputJson.Default,
+    };
+
     public static void Write<T>(TextWriter output, T value, JsonTypeInfo<T> typeInfo)
     {
-        output.WriteLine(JsonSerializer.Serialize(value, typeInfo));
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        output.WriteLine(JsonSerializer.Serialize(value, (JsonTypeInfo<T>)Readable.GetTypeInfo(typeInfo.Type)));
         output.Flush();
     }
 }
@@ -44,7 +52,11 @@ internal sealed record AnswerOutput(
 /// <summary><c>auth request --async --json</c> and <c>auth qr --json</c>: the request sent, before its outcome.</summary>
 internal sealed record SentOutput(
     string Cid,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Payload);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Payload,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Number = null);
+
+/// <summary><c>user scan --json</c>: what was scanned (a request or an invitation) and the answer.</summary>
+internal sealed record ScanOutput(string Kind, string Cid, string AppId, string? AppName, string Answer);
 
 /// <summary><c>auth request --json</c> / <c>auth qr --json</c>: how the request ended.</summary>
 internal sealed record OutcomeOutput(string Status, string SelfId, string? DeviceId, string Cid, string? Reason);
@@ -57,4 +69,5 @@ internal sealed record OutcomeOutput(string Status, string SelfId, string? Devic
 [JsonSerializable(typeof(AnswerOutput))]
 [JsonSerializable(typeof(SentOutput))]
 [JsonSerializable(typeof(OutcomeOutput))]
+[JsonSerializable(typeof(ScanOutput))]
 internal sealed partial class OutputJson : JsonSerializerContext;

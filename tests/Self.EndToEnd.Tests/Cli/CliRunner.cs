@@ -24,6 +24,9 @@ public sealed class CliRunner : IDisposable
         Environment["SELF_HOME"] = _home.Path;
     }
 
+    /// <summary>The width of the terminal the commands see (columns).</summary>
+    public int ConsoleWidth { get; set; } = 200;
+
     /// <summary>The SELF_HOME folder.</summary>
     public string HomePath => _home.Path;
 
@@ -52,7 +55,7 @@ public sealed class CliRunner : IDisposable
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(console),
         });
-        ansi.Profile.Width = 200;
+        ansi.Profile.Width = ConsoleWidth;
         var context = new CliContext(ansi, output, error, name => Environment.GetValueOrDefault(name), cancellationToken)
         {
             WorkingDirectory = _work.Path,

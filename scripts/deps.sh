@@ -5,7 +5,7 @@
 set -euo pipefail
 
 need=()
-for pkg in libolm3 postgresql nats-server; do
+for pkg in libolm3 postgresql nats-server chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 

@@ -71,6 +71,12 @@ public sealed record SelfOidcOptions
     /// <summary>The clock.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// The clock of the provider's Self client (its network auth tokens and Self request lifetimes); the provider's own
+    /// clock when null. Tests keep it real while they drive the provider's clock, since the network allows only 60 s skew.
+    /// </summary>
+    internal TimeProvider? SelfClientTimeProvider { get; init; }
+
     /// <summary>Logging, including the audit log (category <c>Self.Oidc.Audit</c>).</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 

@@ -59,7 +59,7 @@ public sealed class SelfOidcServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var loggers = options.LoggerFactory ?? NullLoggerFactory.Instance;
+        var loggers = new RedactingLoggerFactory(options.LoggerFactory ?? NullLoggerFactory.Instance);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
         {
@@ -69,14 +69,14 @@ public sealed class SelfOidcServer : IAsyncDisposable
         builder.WebHost.UseKestrel(kestrel => kestrel.AddServerHeader = false);
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.Services.AddRouting();
-        builder.Services.AddSingleton(loggers);
+        builder.Services.AddSingleton<ILoggerFactory>(loggers);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(options.TimeProvider);
         builder.Services.AddOidcStorage(options);
 
         // Keys and the app identity are needed to configure OpenIddict, so they are read before the host is built.
-        using (var setup = new ServiceCollection().AddSingleton(loggers).AddOidcStorage(options).BuildServiceProvider())
+        using (var setup = new ServiceCollection().AddSingleton<ILoggerFactory>(loggers).AddOidcStorage(options).BuildServiceProvider())
         {
             await OidcServices.EnsureStorageAsync(setup, options, cancellationToken).ConfigureAwait(false);
             await using var db = await setup.GetRequiredService<IDbContextFactory<OidcDbContext>>().CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
@@ -111,7 +111,7 @@ public sealed class SelfOidcServer : IAsyncDisposable
                 StorageDirectory = Path.Combine(options.DataDirectory, "self-client"),
                 ApiUrl = options.NetworkUrl,
                 MessagingUrl = options.MessagingUrl,
-                TimeProvider = options.TimeProvider,
+                TimeProvider = options.SelfClientTimeProvider ?? options.TimeProvider,
                 LoggerFactory = loggers,
                 DefaultExpiry = options.DefaultRequestExpiry,
             }),
@@ -166,9 +166,8 @@ public sealed class SelfOidcServer : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // The container disposes the Self gateway and the ping sender with the host.
         await StopAsync().ConfigureAwait(false);
-        await _app.Services.GetRequiredService<PingSender>().DisposeAsync().ConfigureAwait(false);
-        await _app.Services.GetRequiredService<SelfGateway>().DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -215,6 +214,7 @@ public sealed class SelfOidcServer : IAsyncDisposable
 
             server.AddEventHandler(OpenIddictCiba.MarkBackchannelRequests.Descriptor);
             server.AddEventHandler(OpenIddictCiba.AddDiscoveryMetadata.Descriptor);
+            server.AddEventHandler(OpenIddictCiba.HideInternalGrant.Descriptor);
             server.AddEventHandler(OpenIddictCiba.RefuseReplayedAssertions.Descriptor);
             server.AddEventHandler(PublishRetiredKeys.Descriptor);
         });

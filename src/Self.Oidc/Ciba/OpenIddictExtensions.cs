@@ -61,11 +61,32 @@ internal static class OpenIddictCiba
         public ValueTask HandleAsync(HandleConfigurationRequestContext context)
         {
             context.GrantTypes.Remove(CibaModes.BackchannelGrantType);
+
             var baseUri = context.BaseUri ?? context.Issuer ?? throw new InvalidOperationException("The base URI is unknown.");
             context.Metadata["backchannel_authentication_endpoint"] = new Uri(baseUri, CibaModes.BackchannelPath.TrimStart('/')).AbsoluteUri;
             context.Metadata["backchannel_token_delivery_modes_supported"] = ImmutableArray.Create<string?>(CibaModes.Poll, CibaModes.Ping);
             context.Metadata["backchannel_user_code_parameter_supported"] = false;
             context.Metadata["backchannel_authentication_request_signing_alg_values_supported"] = ImmutableArray.Create<string?>("RS256", "PS256", "ES256");
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>Removes the internal grant type from the discovery document as it is written.</summary>
+    public sealed class HideInternalGrant : IOpenIddictServerHandler<ApplyConfigurationResponseContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyConfigurationResponseContext>()
+            .UseSingletonHandler<HideInternalGrant>()
+            .SetOrder(int.MinValue + 100_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ApplyConfigurationResponseContext context)
+        {
+            if ((ImmutableArray<string?>?)context.Response[Metadata.GrantTypesSupported] is { } grants)
+            {
+                context.Response[Metadata.GrantTypesSupported] = ImmutableArray.CreateRange(grants.Where(g => g != CibaModes.BackchannelGrantType));
+            }
+
             return ValueTask.CompletedTask;
         }
     }
@@ -96,12 +117,11 @@ internal static class OpenIddictCiba
                 return;
             }
 
-            var now = options.TimeProvider.GetUtcNow();
-            var expires = assertion.FindFirst(Claims.ExpiresAt)?.Value is { } exp && long.TryParse(exp, out var seconds)
-                ? DateTimeOffset.FromUnixTimeSeconds(seconds)
-                : now.AddHours(1);
+            var now = options.TimeProvider.GetUtcNow().ToUnixTimeSeconds();
+            var expires = assertion.FindFirst(Claims.ExpiresAt)?.Value is { } exp && long.TryParse(exp, out var seconds) ? seconds : now + 3600;
+            var forgetBefore = now - 300;
             await using var db = await databases.CreateDbContextAsync().ConfigureAwait(false);
-            await db.SeenAssertions.Where(a => a.ExpiresAt < now.AddMinutes(-5)).ExecuteDeleteAsync().ConfigureAwait(false);
+            await db.SeenAssertions.Where(a => a.ExpiresAt < forgetBefore).ExecuteDeleteAsync().ConfigureAwait(false);
             db.SeenAssertions.Add(new SeenAssertionEntity { Key = clientId + " " + jti, ExpiresAt = expires });
             try
             {

@@ -36,8 +36,15 @@ internal sealed class PingSender(HttpClient http, SelfOidcOptions options, ILogg
         task.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {

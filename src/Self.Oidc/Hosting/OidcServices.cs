@@ -9,17 +9,20 @@ namespace Self.Oidc.Hosting;
 /// <summary>The database and OpenIddict's core (stores, managers), shared by the server and the client commands.</summary>
 internal static class OidcServices
 {
-    public static IServiceCollection AddOidcStorage(this IServiceCollection services, SelfOidcOptions options)
+    public static IServiceCollection AddOidcStorage(this IServiceCollection services, SelfOidcOptions options) =>
+        services.AddOidcStorage(options.DataDirectory, options.PostgresConnectionString);
+
+    public static IServiceCollection AddOidcStorage(this IServiceCollection services, string dataDirectory, string? postgresConnectionString)
     {
         services.AddDbContextFactory<OidcDbContext>(db =>
         {
-            if (options.PostgresConnectionString is { } postgres)
+            if (postgresConnectionString is { } postgres)
             {
                 db.UseNpgsql(postgres);
             }
             else
             {
-                db.UseSqlite("Data Source=" + Path.Combine(options.DataDirectory, "oidc.db"));
+                db.UseSqlite("Data Source=" + Path.Combine(dataDirectory, "oidc.db"));
             }
 
             db.UseOpenIddict();
@@ -29,17 +32,20 @@ internal static class OidcServices
     }
 
     /// <summary>Makes the folder (0700) and the schema when missing.</summary>
-    public static async Task EnsureStorageAsync(IServiceProvider services, SelfOidcOptions options, CancellationToken cancellationToken)
+    public static Task EnsureStorageAsync(IServiceProvider services, SelfOidcOptions options, CancellationToken cancellationToken) =>
+        EnsureStorageAsync(services, options.DataDirectory, options.PostgresConnectionString, cancellationToken);
+
+    public static async Task EnsureStorageAsync(IServiceProvider services, string dataDirectory, string? postgresConnectionString, CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(options.DataDirectory))
+        if (!Directory.Exists(dataDirectory))
         {
             if (OperatingSystem.IsWindows())
             {
-                Directory.CreateDirectory(options.DataDirectory);
+                Directory.CreateDirectory(dataDirectory);
             }
             else
             {
-                Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                Directory.CreateDirectory(dataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
         }
 
@@ -60,8 +66,8 @@ internal static class OidcServices
             // The database may be shared (the network's PostgreSQL): create only this provider's tables.
             await creator.CreateTablesAsync(cancellationToken).ConfigureAwait(false);
         }
-        var file = Path.Combine(options.DataDirectory, "oidc.db");
-        if (options.PostgresConnectionString is null && File.Exists(file) && !OperatingSystem.IsWindows())
+        var file = Path.Combine(dataDirectory, "oidc.db");
+        if (postgresConnectionString is null && File.Exists(file) && !OperatingSystem.IsWindows())
         {
             // The database holds the signing keys and hashed client secrets.
             File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);

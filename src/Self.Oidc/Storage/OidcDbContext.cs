@@ -93,7 +93,8 @@ internal sealed class SeenAssertionEntity
 {
     public required string Key { get; set; }
 
-    public DateTimeOffset ExpiresAt { get; set; }
+    /// <summary>Unix seconds: SQLite cannot compare DateTimeOffset values in queries.</summary>
+    public long ExpiresAt { get; set; }
 }
 
 /// <summary>A persisted key: RSA signing keys (rotated) and the symmetric key that encrypts codes and grants.</summary>

@@ -55,6 +55,7 @@ internal sealed class CibaClient(OidcFixture fixture, OidcClientCreated client)
             ClientId = clientId ?? ClientId,
             ClientSecret = assertion is null ? secret ?? Secret : null,
             ClientAssertion = assertion ?? new ClientAssertion(),
+            ClientCredentialStyle = assertion is null ? ClientCredentialStyle.AuthorizationHeader : ClientCredentialStyle.PostBody,
             AuthenticationRequestId = authReqId ?? throw new ArgumentNullException(nameof(authReqId)),
         });
     }

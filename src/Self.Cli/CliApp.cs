@@ -76,6 +76,7 @@ public static class CliApp
             UserCommands.Create(context),
             AuthCommands.Create(context),
             DemoCommand.Create(context),
+            OidcCommands.Create(context),
         };
     }
 

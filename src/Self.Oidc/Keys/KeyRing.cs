@@ -65,7 +65,10 @@ internal sealed class KeyRing
     /// <summary>Adds a new signing key now, so the next start signs with it (rotation on demand).</summary>
     public static async Task<string> RotateAsync(OidcDbContext db, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var key = await AddAsync(db, SigningUse, NewRsa(), now, cancellationToken).ConfigureAwait(false);
+        // Newer than every key so far, even on a clock that has not moved since the last one.
+        var existing = await db.Keys.AsNoTracking().Where(k => k.Use == SigningUse).Select(k => k.CreatedAt).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var at = existing.Count > 0 && existing.Max() >= now ? existing.Max().AddSeconds(1) : now;
+        var key = await AddAsync(db, SigningUse, NewRsa(), at, cancellationToken).ConfigureAwait(false);
         return key.Kid;
     }
 

@@ -37,6 +37,22 @@ public sealed class NodeClientTests(OidcFixture fixture)
         Assert.Contains("access_denied", error.Message);
     }
 
+    [Fact]
+    public async Task OpenIdClient_CodeFlowWithPkce_PublicClient_GetsIdTokenWithItsNonce()
+    {
+        var redirect = new Uri("http://127.0.0.1:9/node-callback");
+        var created = await fixture.AddClientAsync(new Clients.OidcClientRegistration { Name = "Node SPA", RedirectUris = [redirect], Public = true });
+        await using var device = await fixture.ConnectedUserAsync(ConsentPolicies.AlwaysAccept);
+
+        var lines = await RunAsync("code.mjs", fixture.Issuer.AbsoluteUri, created.ClientId, redirect.AbsoluteUri, device.SelfId);
+
+        Assert.Equal("login_submitted", lines[0].GetProperty("event").GetString());
+        var tokens = lines[^1];
+        Assert.Equal("tokens", tokens.GetProperty("event").GetString());
+        Assert.Equal(device.SelfId, tokens.GetProperty("sub").GetString());
+        Assert.False(string.IsNullOrEmpty(tokens.GetProperty("nonce").GetString()));
+    }
+
     /// <summary>
     /// Runs the script with node. openid-client waits real seconds between polls while the provider's clock is fake,
     /// so the clock ticks along with real time while the script runs (else every poll would be "too fast").

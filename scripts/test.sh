@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh || exit 1
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# The Node relying party of the OIDC tests installs from its lockfile.
+(cd tests/Self.Oidc.Tests/node && npm ci --no-audit --no-fund --silent) || exit 1
 log=$(mktemp)
 echo "building (Release)…"
 if ! dotnet build Self.slnx -c Release >"$log" 2>&1; then

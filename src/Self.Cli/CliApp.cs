@@ -83,6 +83,7 @@ public static class CliApp
             AuthCommands.Create(context),
             DemoCommand.Create(context),
             AuthenticatorCommand.Create(context),
+            OidcCommands.Create(context),
         };
     }
 

@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Self.Oidc.Ciba;
+using Self.Oidc.Storage;
+using Self.Sdk;
+using Self.Sdk.Authentication;
+
+namespace Self.Oidc.Hosting;
+
+/// <summary>
+/// The provider's side of the Self network: one <see cref="SelfClient"/> of the provider's app. Answers from users end
+/// CIBA requests (in the database, so any instance can redeem them) and the login page's waits.
+/// </summary>
+internal sealed class SelfGateway : IAsyncDisposable
+{
+    private readonly IDbContextFactory<OidcDbContext> _databases;
+    private readonly PingSender _pings;
+    private readonly ILogger _audit;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<AuthenticationResponse>> _logins = new();
+    private IDisposable? _subscription;
+
+    public SelfGateway(SelfClient client, IDbContextFactory<OidcDbContext> databases, PingSender pings, ILoggerFactory loggers, TimeProvider time)
+    {
+        Client = client;
+        _databases = databases;
+        _pings = pings;
+        _time = time;
+        _audit = loggers.CreateLogger(Audit.Category);
+        _logger = loggers.CreateLogger<SelfGateway>();
+    }
+
+    public SelfClient Client { get; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Subscribed before start so that answers waiting in the inbox since the last run are not missed.
+        _subscription = Client.Authentication.Subscribe(OnAnswerAsync);
+        await Client.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends an authentication request to <paramref name="selfId"/>. Returns null when sent, else the failure the
+    /// network reported at once (the user does not exist or has not connected to the provider's app).
+    /// </summary>
+    public async Task<AuthenticationResponse?> SendAsync(string selfId, string cid, TimeSpan expiry, string? bindingMessage, string description, bool forLogin, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<AuthenticationResponse>? login = null;
+        if (forLogin)
+        {
+            login = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _logins[cid] = login;
+        }
+
+        await Client.Authentication.SendAsync(
+            selfId,
+            new AuthenticationRequestOptions { ConversationId = cid, Expiry = expiry, BindingMessage = bindingMessage, Description = description },
+            cancellationToken).ConfigureAwait(false);
+
+        // A send the network refused has already ended the request (Unauthorized or Errored) before SendAsync returned.
+        var outcome = Client.Authentication.WaitForResponseAsync(cid, CancellationToken.None);
+        if (outcome.IsCompletedSuccessfully && outcome.Result.DeviceId is null &&
+            outcome.Result.Status is AuthenticationStatus.Unauthorized or AuthenticationStatus.Errored)
+        {
+            _logins.TryRemove(cid, out _);
+            return outcome.Result;
+        }
+
+        return null;
+    }
+
+    /// <summary>Waits for the answer to a login request sent with <see cref="SendAsync"/>.</summary>
+    public Task<AuthenticationResponse>? FindLogin(string cid) => _logins.TryGetValue(cid, out var login) ? login.Task : null;
+
+    public void ForgetLogin(string cid) => _logins.TryRemove(cid, out _);
+
+    public async ValueTask DisposeAsync()
+    {
+        _subscription?.Dispose();
+        await Client.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask OnAnswerAsync(AuthenticationResponse response)
+    {
+        if (_logins.TryGetValue(response.ConversationId, out var login))
+        {
+            login.TrySetResult(response);
+            return;
+        }
+
+        var status = response.Status switch
+        {
+            AuthenticationStatus.Accepted => CibaStatus.Accepted,
+            AuthenticationStatus.Rejected => CibaStatus.Rejected,
+            AuthenticationStatus.Expired => CibaStatus.Expired,
+            _ => CibaStatus.Failed,
+        };
+
+        await using var db = await _databases.CreateDbContextAsync().ConfigureAwait(false);
+        var request = await db.CibaRequests.FirstOrDefaultAsync(r => r.ConversationId == response.ConversationId).ConfigureAwait(false);
+        if (request is null)
+        {
+            Log.AnswerUnmatched(_logger, response.ConversationId);
+            return;
+        }
+
+        if (request.Status != CibaStatus.Pending)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var updated = await db.CibaRequests
+            .Where(r => r.Id == request.Id && r.Status == CibaStatus.Pending)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(r => r.Status, status)
+                .SetProperty(r => r.DeviceId, response.DeviceId)
+                .SetProperty(r => r.AuthenticatedAt, status == CibaStatus.Accepted ? now : null))
+            .ConfigureAwait(false);
+        if (updated == 0)
+        {
+            return;
+        }
+
+        Audit.UserAnswer(_audit, request.Id, request.ClientId, request.SelfId, response.DeviceId ?? "-", status);
+        if (request.DeliveryMode == CibaModes.Ping)
+        {
+            _pings.Enqueue(request.Id);
+        }
+    }
+}

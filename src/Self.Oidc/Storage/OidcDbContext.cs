@@ -1,0 +1,110 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace Self.Oidc.Storage;
+
+/// <summary>
+/// The provider's database: OpenIddict's applications, authorizations, scopes and tokens, plus what CIBA adds —
+/// requests, client-assertion ids already seen, and the signing and encryption keys (shared by every instance).
+/// </summary>
+internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : DbContext(options)
+{
+    public DbSet<CibaRequestEntity> CibaRequests => Set<CibaRequestEntity>();
+
+    public DbSet<SeenAssertionEntity> SeenAssertions => Set<SeenAssertionEntity>();
+
+    public DbSet<KeyEntity> Keys => Set<KeyEntity>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        modelBuilder.UseOpenIddict();
+        modelBuilder.Entity<CibaRequestEntity>(e =>
+        {
+            e.ToTable("SelfCibaRequests");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.AuthReqIdHash).IsUnique();
+            e.HasIndex(x => x.ConversationId).IsUnique();
+        });
+        modelBuilder.Entity<SeenAssertionEntity>(e =>
+        {
+            e.ToTable("SelfSeenAssertions");
+            e.HasKey(x => x.Key);
+        });
+        modelBuilder.Entity<KeyEntity>(e =>
+        {
+            e.ToTable("SelfKeys");
+            e.HasKey(x => x.Kid);
+        });
+    }
+}
+
+/// <summary>The states of a CIBA request.</summary>
+internal static class CibaStatus
+{
+    public const string Pending = "pending";
+    public const string Accepted = "accepted";
+    public const string Rejected = "rejected";
+    public const string Expired = "expired";
+    public const string Failed = "failed";
+    public const string Redeemed = "redeemed";
+}
+
+/// <summary>
+/// One CIBA request. The <c>auth_req_id</c> itself is never stored: only its SHA-256, so a copy of the database
+/// redeems nothing.
+/// </summary>
+internal sealed class CibaRequestEntity
+{
+    public required string Id { get; set; }
+
+    public required string AuthReqIdHash { get; set; }
+
+    public required string ClientId { get; set; }
+
+    public required string SelfId { get; set; }
+
+    public required string ConversationId { get; set; }
+
+    public required string Scopes { get; set; }
+
+    public string? BindingMessage { get; set; }
+
+    public required string Status { get; set; }
+
+    public string? DeviceId { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    public DateTimeOffset? AuthenticatedAt { get; set; }
+
+    public DateTimeOffset? LastPolledAt { get; set; }
+
+    public int Interval { get; set; }
+
+    public required string DeliveryMode { get; set; }
+
+    public long Version { get; set; }
+}
+
+/// <summary>A client assertion's (client, jti) seen before its expiry: a second use is a replay.</summary>
+internal sealed class SeenAssertionEntity
+{
+    public required string Key { get; set; }
+
+    /// <summary>Unix seconds: SQLite cannot compare DateTimeOffset values in queries.</summary>
+    public long ExpiresAt { get; set; }
+}
+
+/// <summary>A persisted key: RSA signing keys (rotated) and the symmetric key that encrypts codes and grants.</summary>
+internal sealed class KeyEntity
+{
+    public required string Kid { get; set; }
+
+    public required string Use { get; set; }
+
+    public required string Material { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+}

@@ -1,0 +1,47 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Self.Oidc.Tests.Infrastructure;
+
+internal static class Tokens
+{
+    /// <summary>Validates an ID token as a relying party must: signature by a published key, iss, aud, lifetime.</summary>
+    public static async Task<JsonWebToken> ValidateIdTokenAsync(OidcFixture fixture, string idToken, string clientId)
+    {
+        var jwks = new JsonWebKeySet(await fixture.Http.GetStringAsync(new Uri(fixture.Issuer, ".well-known/jwks")));
+        var now = fixture.Time.GetUtcNow().UtcDateTime;
+        var result = await new JsonWebTokenHandler().ValidateTokenAsync(idToken, new TokenValidationParameters
+        {
+            IssuerSigningKeys = jwks.GetSigningKeys(),
+            ValidIssuer = fixture.Issuer.AbsoluteUri,
+            ValidAudience = clientId,
+            LifetimeValidator = (nbf, exp, _, _) => exp > now && (nbf is null || nbf <= now.AddMinutes(1)),
+        });
+        Assert.True(result.IsValid, result.Exception?.ToString());
+        return (JsonWebToken)result.SecurityToken;
+    }
+
+    /// <summary>An RSA key pair for private_key_jwt and request objects, with its public JWKS document.</summary>
+    public static (RsaSecurityKey Key, string Jwks) NewClientKey()
+    {
+        var rsa = RSA.Create(2048);
+        var key = new RsaSecurityKey(rsa) { KeyId = "client-" + Guid.NewGuid().ToString("N")[..8] };
+        var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(rsa.ExportParameters(false)) { KeyId = key.KeyId });
+        var jwks = JsonSerializer.Serialize(new { keys = new[] { new { kty = "RSA", use = "sig", alg = "RS256", kid = jwk.Kid, n = jwk.N, e = jwk.E } } });
+        return (key, jwks);
+    }
+
+    /// <summary>A signed JWT with <paramref name="claims"/>, as a client signs assertions and request objects.</summary>
+    public static string Sign(RsaSecurityKey key, IDictionary<string, object> claims, DateTimeOffset now, string? type = null) =>
+        new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Claims = claims,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = now.UtcDateTime.AddMinutes(2),
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256),
+            TokenType = type ?? "JWT",
+        });
+}

@@ -55,6 +55,13 @@ internal static class Migrations
                 PRIMARY KEY (identity_id, source)
             );
             """),
+        new(2, "auth token replay memory", """
+            CREATE TABLE token_replays (
+                token_key text COLLATE "C" NOT NULL PRIMARY KEY,
+                expires_at timestamptz NOT NULL
+            );
+            CREATE INDEX token_replays_by_expiry ON token_replays (expires_at);
+            """),
     ];
 
     public static int Latest => All[^1].Version;

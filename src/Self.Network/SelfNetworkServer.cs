@@ -91,6 +91,9 @@ public sealed class SelfNetworkServer : IAsyncDisposable
 
             // Bodies are read by the API with its own limit (413 as JSON); this is only a backstop.
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBytes, options.MaxFrameBytes) * 2L;
+
+            // Kestrel's own 400/431 answers to unparsable requests get the API's JSON error shape too.
+            kestrel.ConfigureEndpointDefaults(static listen => listen.UseJsonRejections());
         });
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.Services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);

@@ -143,7 +143,7 @@ public static class AuthToken
 
         try
         {
-            using var document = JsonDocument.Parse(jws.PayloadBytes, new JsonDocumentOptions { MaxDepth = 8 });
+            using var document = Encoding.StrictJson.Parse(jws.PayloadBytes, 8);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {

@@ -143,7 +143,7 @@ public sealed class TwoInstanceTests(ServicesFixture services) : IAsyncLifetime
         var user = await TestIdentity.RegisterUserAsync(B.Http);
         var app = await TestIdentity.CreateAppAsync(A.Http, AdminToken);
         await user.ConnectAsync(A.Http, app.Id);
-        var keys = string.Join(',', Enumerable.Range(0, 20).Select(static i => $"{{\"id\":\"k{i}\",\"key\":\"key-{i}\"}}"));
+        var keys = string.Join(',', Enumerable.Range(0, 20).Select(static i => TestIdentity.OneTimeKey((uint)i + 1)).Select(static k => $"{{\"id\":\"{k.Id}\",\"key\":\"{k.Key}\"}}"));
         var upload = await A.Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), "[" + keys + "]");
         Assert.Equal(HttpStatusCode.OK, upload.Status);
 

@@ -37,8 +37,8 @@ public sealed class NetworkMetrics
 
     internal void HttpRequest(int statusCode) => _httpRequests.AddOrUpdate(statusCode, 1, static (_, count) => count + 1);
 
-    /// <summary>The Prometheus text exposition of every counter.</summary>
-    public string Render()
+    /// <summary>The Prometheus text exposition of every counter, with the inboxes' contents when the store can tell.</summary>
+    public string Render(Storage.InboxTotals? inboxes = null)
     {
         var text = new StringBuilder(1024);
         Metric(text, "self_network_websocket_connections", "gauge", "Authenticated messaging connections open now.");
@@ -51,6 +51,20 @@ public sealed class NetworkMetrics
         foreach (var (code, count) in _refusals.OrderBy(static p => p.Key, StringComparer.Ordinal))
         {
             Line(text, "self_network_refusals_total", $"code=\"{code}\"", count);
+        }
+
+        if (inboxes is { } totals)
+        {
+            Metric(text, "self_network_inboxes", "gauge", "Inboxes holding undelivered messages.");
+            Line(text, "self_network_inboxes", null, totals.Inboxes);
+            Metric(text, "self_network_inbox_messages", "gauge", "Undelivered messages in every inbox together.");
+            Line(text, "self_network_inbox_messages", null, totals.Messages);
+            Metric(text, "self_network_inbox_bytes", "gauge", "Bytes of undelivered frames in every inbox together.");
+            Line(text, "self_network_inbox_bytes", null, totals.Bytes);
+            Metric(text, "self_network_inbox_largest_messages", "gauge", "Undelivered messages in the fullest inbox (compare with MaxInboxMessages).");
+            Line(text, "self_network_inbox_largest_messages", null, totals.LargestMessages);
+            Metric(text, "self_network_inbox_largest_bytes", "gauge", "Bytes in the largest inbox (compare with MaxInboxBytes).");
+            Line(text, "self_network_inbox_largest_bytes", null, totals.LargestBytes);
         }
 
         Metric(text, "self_network_http_requests_total", "counter", "REST requests answered, by status code.");

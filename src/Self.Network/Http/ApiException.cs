@@ -69,9 +69,6 @@ public static class ErrorCodes
     /// <summary>409: the root operation's key already belongs to another identity.</summary>
     public const string RootTaken = "root_taken";
 
-    /// <summary>409: the inbox of the recipient is full (count or bytes); it drains as the recipient reads.</summary>
-    public const string InboxFull = "inbox_full";
-
     /// <summary>409: the device would hold too many one-time keys.</summary>
     public const string TooManyKeys = "too_many_keys";
 

@@ -23,6 +23,7 @@ internal sealed class RestApi(
     IDeviceStore devices,
     IOneTimeKeyStore oneTimeKeys,
     IConnectionStore connections,
+    IInboxStore inboxes,
     RateLimits rateLimits,
     AdminTokenProvider adminToken,
     NetworkMetrics metrics,
@@ -62,7 +63,7 @@ internal sealed class RestApi(
         MapRoute(endpoints, HttpMethods.Post, "/v1/identities", static (api, c, ct) => api.RegisterUserAsync(c, ct));
         MapRoute(endpoints, HttpMethods.Post, "/v1/apps", static (api, c, ct) => api.CreateAppAsync(c, ct));
         MapRoute(endpoints, HttpMethods.Get, "/healthz", static (_, _, _) => Task.FromResult<IResult>(Results.Bytes("{\"status\":\"ok\"}"u8.ToArray(), "application/json")));
-        MapRoute(endpoints, HttpMethods.Get, "/metrics", static (api, _, _) => Task.FromResult(Results.Text(api.MetricsText(), "text/plain; version=0.0.4; charset=utf-8")));
+        MapRoute(endpoints, HttpMethods.Get, "/metrics", static async (api, _, ct) => Results.Text(await api.MetricsTextAsync(ct).ConfigureAwait(false), "text/plain; version=0.0.4; charset=utf-8"));
 
         // Anything else under /v1 gets a JSON 404 rather than an empty body.
         endpoints.Map("/v1/{**rest}", static context => RunAsync(context, static (_, c, _) =>
@@ -114,7 +115,8 @@ internal sealed class RestApi(
         return Results.Json(new ErrorBody(message, code), NetworkJsonContext.Default.ErrorBody, statusCode: status);
     }
 
-    private string MetricsText() => _metrics.Render();
+    private async Task<string> MetricsTextAsync(CancellationToken cancellationToken) =>
+        _metrics.Render(await inboxes.TotalsAsync(cancellationToken).ConfigureAwait(false));
 
     // ---- identities and histories ----
 

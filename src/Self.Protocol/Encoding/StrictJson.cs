@@ -4,7 +4,7 @@ namespace Self.Protocol.Encoding;
 
 /// <summary>
 /// How every parser of outside JSON reads it: a repeated member name is refused (never "last one wins"), and so is a
-/// string that does not decode to valid UTF-16 (a lone surrogate escape such as <c>"\ud800"</c>), which the reader
+/// string that does not decode (invalid UTF-8, or a lone surrogate escape such as <c>"\ud800"</c>), which the reader
 /// accepts but <see cref="JsonElement.GetString"/> would later throw on. Both fail as <see cref="JsonException"/>, the
 /// error every caller already turns into a clear refusal.
 /// </summary>
@@ -35,7 +35,8 @@ public static class StrictJson
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = maxDepth });
         while (reader.Read())
         {
-            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && (reader.ValueIsEscaped || reader.HasValueSequence))
+            // Every string, not only escaped ones: the reader does not check a string's UTF-8 until it is decoded.
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
             {
                 try
                 {
@@ -43,7 +44,7 @@ public static class StrictJson
                 }
                 catch (InvalidOperationException ex)
                 {
-                    throw new JsonException("A JSON string holds an escape that is not valid UTF-16 (a lone surrogate).", ex);
+                    throw new JsonException("A JSON string is not valid text (invalid UTF-8, or an escaped lone surrogate).", ex);
                 }
             }
         }

@@ -62,6 +62,23 @@ public sealed class BadInputTests(NetworkFixture fixture)
     }
 
     [Fact]
+    public async Task RegisterUser_InvalidUtf8InAString_Returns400()
+    {
+        // Found by the property tests: a string's UTF-8 is only checked when it is decoded, which used to throw.
+        var (root, _, _) = TestIdentity.NewRoot();
+        var body = Encoding.UTF8.GetBytes("{\"id\":\"x\",\"history\":[" + root.ToJson() + "]}");
+        body[8] = 0xAD;
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await Http.PostAsync("/v1/identities", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("bad_request", json.RootElement.GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Token_HeaderWithALoneSurrogate_Returns401()
     {
         var header = Protocol.Encoding.Base64Codec.EncodeUrl(Encoding.UTF8.GetBytes("{\"alg\":\"EdDSA\",\"kid\":\"" + LoneSurrogate + "\"}"));

@@ -284,6 +284,23 @@ public class AuthTokenTests
         Assert.Contains(ex.Reason, new[] { AuthTokenFailure.LifetimeTooLong, AuthTokenFailure.Expired, AuthTokenFailure.IssuedInFuture });
     }
 
+    [Fact]
+    public void ReadUnverified_ClaimWithInvalidUtf8_ThrowsMalformedNotInvalidOperation()
+    {
+        // Found by the property tests (issue 10): the reader does not check a string's UTF-8 until it is decoded.
+        var claims = System.Text.Encoding.UTF8.GetBytes("{\"jti\":\"j\",\"iss\":\"a\",\"sub\":\"a\",\"typ\":\"auth.token\",\"iat\":1,\"exp\":2}");
+        claims[9] = 0xB2;
+        var ex = Assert.Throws<AuthTokenException>(() => AuthToken.ReadUnverified(Signed(Header, claims)));
+        Assert.Equal(AuthTokenFailure.Malformed, ex.Reason);
+    }
+
+    [Fact]
+    public void ReadUnverified_RepeatedClaim_ThrowsMalformed()
+    {
+        var claims = System.Text.Encoding.UTF8.GetBytes("{\"jti\":\"j\",\"iss\":\"a\",\"sub\":\"a\",\"iss\":\"b\",\"typ\":\"auth.token\",\"iat\":1,\"exp\":2}");
+        Assert.Equal(AuthTokenFailure.Malformed, Assert.Throws<AuthTokenException>(() => AuthToken.ReadUnverified(Signed(Header, claims))).Reason);
+    }
+
     private const string Header = "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"1\"}";
 
     private static byte[] TimedClaims(long iat, long exp) =>

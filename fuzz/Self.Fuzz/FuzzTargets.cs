@@ -20,7 +20,8 @@ namespace Self.Fuzz;
 /// </summary>
 public static class FuzzTargets
 {
-    private static readonly SigningKey Key = SigningKey.FromSeed("1", new byte[32]);
+    // Lazy: instrumented code (Self.Protocol, Self.Crypto) must not run before the fuzzer has set up its shared memory.
+    private static readonly Lazy<SigningKey> SignerKey = new(static () => SigningKey.FromSeed("1", new byte[32]));
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1_795_858_340);
     private static readonly Lazy<(OlmAccount Bob, OlmSession Session)> Olm = new(CreateSession);
 
@@ -65,7 +66,7 @@ public static class FuzzTargets
         try
         {
             var jws = CompactJws.Parse(Encoding.UTF8.GetString(data));
-            _ = jws.Verify(Key.PublicKey);
+            _ = jws.Verify(SignerKey.Value.PublicKey);
             _ = jws.ToCompact();
         }
         catch (JwsFormatException)
@@ -79,7 +80,7 @@ public static class FuzzTargets
         try
         {
             var jws = FlattenedJws.Parse(data);
-            _ = jws.Verify(Key.PublicKey);
+            _ = jws.Verify(SignerKey.Value.PublicKey);
             _ = jws.ToJson();
         }
         catch (JwsFormatException)
@@ -94,7 +95,7 @@ public static class FuzzTargets
         try
         {
             _ = AuthToken.ReadUnverified(text);
-            _ = AuthToken.Verify(text, Key.PublicKey, Now, AuthToken.DefaultSkew);
+            _ = AuthToken.Verify(text, SignerKey.Value.PublicKey, Now, AuthToken.DefaultSkew);
         }
         catch (AuthTokenException)
         {

@@ -55,6 +55,19 @@ internal static class Migrations
                 PRIMARY KEY (identity_id, source)
             );
             """),
+        new(2, "auth token replay memory", """
+            CREATE TABLE token_replays (
+                token_key text COLLATE "C" NOT NULL PRIMARY KEY,
+                expires_at timestamptz NOT NULL
+            );
+            CREATE INDEX token_replays_by_expiry ON token_replays (expires_at);
+            """),
+        new(3, "one identity per root key", """
+            CREATE TABLE root_keys (
+                root_key text COLLATE "C" NOT NULL PRIMARY KEY,
+                identity_id text COLLATE "C" NOT NULL
+            );
+            """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -48,6 +48,19 @@ public sealed class PostgreSqlIdentityStore(PostgreSqlDatabase database) : IIden
                     }
                 }
 
+                if (identity.RootKey is not null)
+                {
+                    // Two instances registering the same root race on this primary key: one commits, the other rolls back.
+                    await using var root = new NpgsqlCommand(
+                        "INSERT INTO root_keys (root_key, identity_id) VALUES ($1, $2) ON CONFLICT (root_key) DO NOTHING",
+                        connection,
+                        transaction).Text(identity.RootKey).Text(identity.Id);
+                    if (await root.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+                    {
+                        return CreateIdentityResult.RootTaken;
+                    }
+                }
+
                 await using (var operations = new NpgsqlCommand(
                     """
                     INSERT INTO history (identity_id, sequence, operation)
@@ -66,7 +79,8 @@ public sealed class PostgreSqlIdentityStore(PostgreSqlDatabase database) : IIden
 
                 return CreateIdentityResult.Created;
             },
-            cancellationToken);
+            cancellationToken,
+            static result => result == CreateIdentityResult.Created);
     }
 
     /// <inheritdoc />

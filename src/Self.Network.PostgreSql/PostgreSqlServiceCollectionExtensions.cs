@@ -5,7 +5,7 @@ using Self.Network.Storage;
 
 namespace Self.Network.PostgreSql;
 
-/// <summary>Puts the network's registry (identities, histories, devices, one-time keys, connections) on PostgreSQL.</summary>
+/// <summary>Puts the network's registry (identities, histories, devices, one-time keys, connections) and the auth-token replay memory on PostgreSQL.</summary>
 public static class PostgreSqlServiceCollectionExtensions
 {
     /// <summary>
@@ -35,6 +35,7 @@ public static class PostgreSqlServiceCollectionExtensions
         Replace<IDeviceStore, PostgreSqlDeviceStore>(services);
         Replace<IOneTimeKeyStore, PostgreSqlOneTimeKeyStore>(services);
         Replace<IConnectionStore, PostgreSqlConnectionStore>(services);
+        Replace<ITokenReplayStore, PostgreSqlTokenReplayStore>(services);
         return services;
     }
 

@@ -58,6 +58,15 @@ public sealed record SelfNetworkOptions
     public int MaxOneTimeKeysHeld { get; init; } = 10_000;
 
     /// <summary>
+    /// Messages one inbox (one <c>selfid:device</c>) may hold undelivered (10 000). A message to a full inbox is
+    /// refused with ERR <c>inbox full</c>; the inbox drains as its device reads. 0 turns the cap off.
+    /// </summary>
+    public int MaxInboxMessages { get; init; } = 10_000;
+
+    /// <summary>Bytes of frames one inbox may hold undelivered (256 MiB); over it, as for <see cref="MaxInboxMessages"/>. 0 turns the cap off.</summary>
+    public long MaxInboxBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>
     /// Adds or replaces services after the defaults are registered, e.g. other storage backends:
     /// <c>ConfigureServices = s =&gt; s.AddSelfNetworkPostgreSql(…).AddSelfNetworkNats(…)</c>. This is how a server started
     /// by <c>SelfNetworkServer.StartAsync</c> (and <c>self network serve</c>) runs on PostgreSQL and NATS; see
@@ -129,6 +138,16 @@ public sealed record SelfNetworkOptions
             throw new ArgumentException("SelfNetworkOptions.MaxRequestBytes must be at least 1024.", nameof(MaxRequestBytes));
         }
 
+        if (MaxInboxMessages < 0)
+        {
+            throw new ArgumentException("SelfNetworkOptions.MaxInboxMessages must not be negative (0 turns the cap off).", nameof(MaxInboxMessages));
+        }
+
+        if (MaxInboxBytes < 0 || (MaxInboxBytes > 0 && MaxInboxBytes < MaxFrameBytes))
+        {
+            throw new ArgumentException("SelfNetworkOptions.MaxInboxBytes must be 0 (off) or at least MaxFrameBytes, so that one largest frame fits.", nameof(MaxInboxBytes));
+        }
+
         if (MaxOneTimeKeysPerUpload < 1 || MaxOneTimeKeysHeld < MaxOneTimeKeysPerUpload)
         {
             throw new ArgumentException("SelfNetworkOptions.MaxOneTimeKeysPerUpload must be at least 1 and no more than MaxOneTimeKeysHeld.", nameof(MaxOneTimeKeysPerUpload));
@@ -166,12 +185,22 @@ public sealed record RateLimitOptions
     /// <summary>The window of <see cref="FramesPerConnection"/> (1 second).</summary>
     public TimeSpan FrameWindow { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Messages one identity may send to its own devices per <see cref="SelfMessageWindow"/> (60): device-to-device
+    /// sync, which the per-recipient limit does not cover. Copies of one message to several own devices count once.
+    /// </summary>
+    public int SelfMessagesPerIdentity { get; init; } = 60;
+
+    /// <summary>The window of <see cref="SelfMessagesPerIdentity"/> (1 minute).</summary>
+    public TimeSpan SelfMessageWindow { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Checks every limit and throws <see cref="ArgumentException"/> naming the first one to fix.</summary>
     public void Validate()
     {
         Check(MessagesPerRecipient, MessageWindow, nameof(MessagesPerRecipient), nameof(MessageWindow));
         Check(IdentitiesPerClient, IdentityWindow, nameof(IdentitiesPerClient), nameof(IdentityWindow));
         Check(FramesPerConnection, FrameWindow, nameof(FramesPerConnection), nameof(FrameWindow));
+        Check(SelfMessagesPerIdentity, SelfMessageWindow, nameof(SelfMessagesPerIdentity), nameof(SelfMessageWindow));
     }
 
     private static void Check(int count, TimeSpan window, string countName, string windowName)

@@ -106,6 +106,9 @@ public sealed class SelfNetworkServer : IAsyncDisposable
             {
                 kestrel.Configure(kestrelConfiguration, reloadOnChange: false);
             }
+
+            // Kestrel's own 400/431 answers to unparsable requests get the API's JSON error shape too.
+            kestrel.ConfigureEndpointDefaults(static listen => listen.UseJsonRejections());
         });
         builder.WebHost.UseUrls(options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         builder.Services.AddSingleton(loggerFactory ?? NullLoggerFactory.Instance);

@@ -45,6 +45,7 @@ public static class SelfNetworkServiceCollectionExtensions
         services.TryAddSingleton<IOneTimeKeyStore, SqliteOneTimeKeyStore>();
         services.TryAddSingleton<IConnectionStore, SqliteConnectionStore>();
         services.TryAddSingleton<IInboxStore, SqliteInboxStore>();
+        services.TryAddSingleton<ITokenReplayStore, SqliteTokenReplayStore>();
         services.TryAddSingleton<IInboxNotifier, InMemoryInboxNotifier>();
         services.TryAddSingleton<IAddressClaims, LocalAddressClaims>();
         services.TryAddSingleton<AdminTokenProvider>();

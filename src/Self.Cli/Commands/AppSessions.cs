@@ -26,6 +26,9 @@ internal static class AppSessions
         try
         {
             await client.StartAsync(cancellationToken).ConfigureAwait(false);
+
+            // The store's SQLite files now exist: make them 0600 like the rest of the home.
+            SelfHome.Secure(home.AppStorageDirectory(app.AppId));
         }
         catch
         {

@@ -7,18 +7,24 @@ namespace Self.Cli.Home;
 /// <summary>
 /// The folder where the command line keeps what it creates (<c>SELF_HOME</c>, default <c>~/.self</c>): each app's
 /// keys and each user's encrypted device store, plus which app and which user commands use by default (the last
-/// created). Files holding secrets are written with mode 0600.
+/// created). Every folder of the home is mode 0700 and every file 0600 (the profiles hold secrets; the stores' SQLite
+/// files, which SQLite creates with the process umask, are tightened as soon as the home sees them). See the README's
+/// "What the self command keeps on disk" for what is encrypted by what.
 /// </summary>
 public sealed class SelfHome
 {
     private const string DefaultAppFile = "default-app";
     private const string DefaultUserFile = "default-user";
 
-    /// <summary>Opens (and creates when missing) the home folder.</summary>
+    private const UnixFileMode PrivateFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Opens (and creates when missing) the home folder, and makes everything in it private to its owner.</summary>
     public SelfHome(string path)
     {
         Root = Path.GetFullPath(path);
-        Directory.CreateDirectory(Root);
+        CreatePrivateDirectory(Root);
+        Secure(Root);
     }
 
     /// <summary>The folder's full path.</summary>
@@ -36,14 +42,33 @@ public sealed class SelfHome
         return new SelfHome(path);
     }
 
-    /// <summary>Where one app's encrypted client store lives.</summary>
-    public string AppStorageDirectory(string appId) => Path.Combine(Root, "apps", appId, "store");
+    /// <summary>Where one app's encrypted client store lives (created, mode 0700).</summary>
+    public string AppStorageDirectory(string appId) => CreatePrivateDirectory(Path.Combine(Root, "apps", appId, "store"));
 
     /// <summary>
-    /// A fresh folder for a new device's encrypted store. A user's Self ID is only known once the device has registered,
-    /// so the store's folder is named before that and recorded in the <see cref="UserProfile"/>.
+    /// A fresh folder (mode 0700) for a new device's encrypted store. A user's Self ID is only known once the device has
+    /// registered, so the store's folder is named before that and recorded in the <see cref="UserProfile"/>.
     /// </summary>
-    public string NewDeviceStorageDirectory() => Path.Combine(Root, "devices", Guid.NewGuid().ToString("N"));
+    public string NewDeviceStorageDirectory() => CreatePrivateDirectory(Path.Combine(Root, "devices", Guid.NewGuid().ToString("N")));
+
+    /// <summary>
+    /// Makes <paramref name="path"/> and everything under it private: folders 0700, files 0600 (the SQLite files of a
+    /// store, its <c>-wal</c> and <c>-shm</c> included, are created with the process umask, usually 0644).
+    /// Does nothing on Windows, where the profile folder's ACL already applies.
+    /// </summary>
+    public static void Secure(string path)
+    {
+        if (OperatingSystem.IsWindows() || !Directory.Exists(path))
+        {
+            return;
+        }
+
+        SetMode(path, PrivateFolder);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }))
+        {
+            SetMode(entry, Directory.Exists(entry) ? PrivateFolder : PrivateFile);
+        }
+    }
 
     /// <summary>Keeps an app's profile and makes it the default app.</summary>
     public void SaveApp(AppProfile app)
@@ -73,6 +98,7 @@ public sealed class SelfHome
     {
         WriteSecretFile(Path.Combine(Root, "users", user.SelfId, "user.json"), JsonSerializer.Serialize(user, HomeJson.Default.UserProfile));
         WriteSecretFile(Path.Combine(Root, DefaultUserFile), user.SelfId);
+        Secure(user.StorageDirectory);
     }
 
     /// <summary>Reads a user's profile; the default user when <paramref name="selfId"/> is null.</summary>
@@ -107,9 +133,54 @@ public sealed class SelfHome
         return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
     }
 
+    /// <summary>Creates <paramref name="path"/> and any missing parent with mode 0700; returns the path.</summary>
+    private static string CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else if (!Directory.Exists(path))
+        {
+            var parent = Path.GetDirectoryName(path);
+            if (!string.IsNullOrEmpty(parent) && !Directory.Exists(parent))
+            {
+                CreatePrivateDirectory(parent);
+            }
+
+            Directory.CreateDirectory(path, PrivateFolder);
+        }
+
+        return path;
+    }
+
+    private static void SetMode(string path, UnixFileMode mode)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        try
+        {
+            if (File.GetUnixFileMode(path) != mode)
+            {
+                File.SetUnixFileMode(path, mode);
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            // Gone meanwhile (a -shm or temp file): nothing to protect.
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Likewise.
+        }
+    }
+
     private static void WriteSecretFile(string path, string content)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        CreatePrivateDirectory(Path.GetDirectoryName(path)!);
         var temp = path + ".tmp";
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

@@ -176,7 +176,7 @@ public sealed class GroupEnvelope
 
             return new GroupEnvelope(recipients, body);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             throw new EnvelopeException(CryptoErrorCodes.BadEnvelope, "The envelope is not valid JSON.", e);
         }

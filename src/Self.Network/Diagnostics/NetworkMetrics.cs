@@ -28,6 +28,7 @@ public sealed class NetworkMetrics
     private readonly Histogram<double> _ackDuration;
     private readonly Histogram<double> _storeDuration;
     private readonly Histogram<long> _inboxDepth;
+    private Func<Storage.InboxTotals?>? _inboxTotals;
     private long _openConnections;
     private long _acceptedMessages;
     private long _deliveredMessages;
@@ -49,7 +50,24 @@ public sealed class NetworkMetrics
         _ackDuration = meter.CreateHistogram<double>("self.network.ack.duration", "s", "From a message frame received to its ACK (or ERR) sent: checks, store commit and queueing.");
         _storeDuration = meter.CreateHistogram<double>("self.network.store.duration", "s", "Inbox store calls made by the relay, by operation (append, read, remove).");
         _inboxDepth = meter.CreateHistogram<long>("self.network.inbox.depth", "{message}", "Messages waiting in an inbox when its device connects (the replay backlog).");
+
+        // What the inboxes hold now (read from the store when scraped), to compare with MaxInboxMessages/MaxInboxBytes.
+        meter.CreateObservableGauge("self.network.inboxes", () => Observe(static t => t.Inboxes), "{inbox}", "Inboxes holding undelivered messages.");
+        meter.CreateObservableGauge("self.network.inbox.messages", () => Observe(static t => t.Messages), "{message}", "Undelivered messages in every inbox together.");
+        meter.CreateObservableGauge("self.network.inbox.bytes", () => Observe(static t => t.Bytes), "By", "Bytes of undelivered frames in every inbox together.");
+        meter.CreateObservableGauge("self.network.inbox.largest.messages", () => Observe(static t => t.LargestMessages), "{message}", "Undelivered messages in the fullest inbox.");
+        meter.CreateObservableGauge("self.network.inbox.largest.bytes", () => Observe(static t => t.LargestBytes), "By", "Bytes in the largest inbox.");
     }
+
+    /// <summary>Reads the inbox gauges from <paramref name="inboxes"/> (when the store can tell); returns this.</summary>
+    internal NetworkMetrics ObservingInboxes(Storage.IInboxStore inboxes)
+    {
+        _inboxTotals = () => inboxes.TotalsAsync().AsTask().GetAwaiter().GetResult();
+        return this;
+    }
+
+    private IEnumerable<Measurement<long>> Observe(Func<Storage.InboxTotals, long> value) =>
+        _inboxTotals?.Invoke() is { } totals ? [new Measurement<long>(value(totals))] : [];
 
     /// <summary>Websocket connections that are authenticated and open now.</summary>
     public long OpenConnections => Interlocked.Read(ref _openConnections);

@@ -13,6 +13,7 @@ internal sealed class NetworkStartup(
     IOneTimeKeyStore oneTimeKeys,
     IConnectionStore connections,
     IInboxStore inboxes,
+    ITokenReplayStore tokenReplays,
     AdminTokenProvider adminToken,
     RelayHub hub,
     IHostApplicationLifetime lifetime,
@@ -25,7 +26,7 @@ internal sealed class NetworkStartup(
         lifetime.ApplicationStopping.Register(() => _ = hub.CloseAllAsync());
         Log.DataDirectory(logger, Path.GetFullPath(options.DataDirectory));
         Log.Backends(logger, Describe(identities), Describe(inboxes));
-        var stores = new object[] { identities, devices, oneTimeKeys, connections, inboxes };
+        var stores = new object[] { identities, devices, oneTimeKeys, connections, inboxes, tokenReplays };
         foreach (var initializer in stores.OfType<IStorageInitializer>().Distinct())
         {
             await initializer.InitializeAsync(cancellationToken).ConfigureAwait(false);

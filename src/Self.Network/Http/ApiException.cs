@@ -66,6 +66,9 @@ public static class ErrorCodes
     /// <summary>409: the wanted id is already registered.</summary>
     public const string IdTaken = "id_taken";
 
+    /// <summary>409: the root operation's key already belongs to another identity.</summary>
+    public const string RootTaken = "root_taken";
+
     /// <summary>409: the device would hold too many one-time keys.</summary>
     public const string TooManyKeys = "too_many_keys";
 

@@ -23,6 +23,7 @@ internal sealed class RestApi(
     IDeviceStore devices,
     IOneTimeKeyStore oneTimeKeys,
     IConnectionStore connections,
+    IInboxStore inboxes,
     RateLimits rateLimits,
     AdminTokenProvider adminToken,
     NetworkMetrics metrics,
@@ -37,7 +38,7 @@ internal sealed class RestApi(
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
     private readonly ILogger _logger = logger;
-    private readonly NetworkMetrics _metrics = metrics;
+    private readonly NetworkMetrics _metrics = metrics.ObservingInboxes(inboxes);
 
     private delegate Task<IResult> Handler(RestApi api, HttpContext context, CancellationToken cancellationToken);
 
@@ -308,6 +309,8 @@ internal sealed class RestApi(
                 throw ApiException.BadRequest($"One-time key {keys.Count} needs a non-empty string 'id' and 'key'.");
             }
 
+            CheckOneTimeKey(keys.Count, keyId, key);
+
             keys.Add(new OneTimeKey(keyId, key));
         }
 
@@ -482,11 +485,12 @@ internal sealed class RestApi(
     {
         try
         {
-            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 32 });
+            return Self.Protocol.Encoding.StrictJson.Parse(body, 32);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            throw ApiException.BadRequest("The body is not valid JSON.");
+            // The reason (a repeated member, a lone surrogate, a syntax error) helps the client; it holds no secret.
+            throw ApiException.BadRequest("The body is not valid JSON: " + ex.Message);
         }
     }
 
@@ -507,6 +511,58 @@ internal sealed class RestApi(
 
         var text = value.GetString()!;
         return text.Length <= maxLength ? text : throw ApiException.BadRequest($"'{name}' is longer than {maxLength} characters.");
+    }
+
+    /// <summary>
+    /// A one-time key is an Olm key: its id the base64 of a 4-byte key id (libolm), its key the base64 of a 32-byte
+    /// Curve25519 public key that is not one of the small-order points (all zero, one…) that would make the shared
+    /// secret predictable.
+    /// </summary>
+    private static void CheckOneTimeKey(int index, string keyId, string key)
+    {
+        if (!Self.Protocol.Encoding.Base64Codec.TryDecode(keyId, out var id) || id.Length != 4)
+        {
+            throw ApiException.BadRequest($"One-time key {index}: 'id' must be the base64 of a 4-byte Olm key id.");
+        }
+
+        if (!Self.Protocol.Encoding.Base64Codec.TryDecode(key, out var publicKey) || publicKey.Length != 32)
+        {
+            throw ApiException.BadRequest($"One-time key {index}: 'key' must be the base64 of a 32-byte Curve25519 public key.");
+        }
+
+        if (IsSmallOrder(publicKey))
+        {
+            throw ApiException.BadRequest($"One-time key {index}: 'key' is a small-order Curve25519 point, not a usable public key.");
+        }
+    }
+
+    /// <summary>The Curve25519 u-coordinates of small order (and their non-canonical twins), as libsodium refuses them.</summary>
+    private static bool IsSmallOrder(ReadOnlySpan<byte> key)
+    {
+        ReadOnlySpan<byte> blocklist =
+        [
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+            0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57,
+            0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+        ];
+
+        // The top bit is ignored by X25519, so compare without it.
+        Span<byte> masked = stackalloc byte[32];
+        key.CopyTo(masked);
+        masked[31] &= 0x7f;
+        for (var offset = 0; offset < blocklist.Length; offset += 32)
+        {
+            if (masked.SequenceEqual(blocklist.Slice(offset, 32)))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static SignatureGraph LoadHistory(JsonElement root)

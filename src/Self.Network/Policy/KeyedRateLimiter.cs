@@ -28,9 +28,10 @@ public sealed class KeyedRateLimiter
 
     /// <summary>
     /// Takes one permit for <paramref name="key"/>. When <paramref name="tag"/> equals the tag of the key's last
-    /// successful acquisition, no permit is used. On refusal <paramref name="retryAfter"/> says how long to wait.
+    /// successful acquisition and <paramref name="member"/> is one that tag has not covered yet, no permit is used
+    /// (one message fanned out to the devices of its recipient). On refusal <paramref name="retryAfter"/> says how long to wait.
     /// </summary>
-    public bool TryAcquire(string key, out TimeSpan retryAfter, string? tag = null)
+    public bool TryAcquire(string key, out TimeSpan retryAfter, string? tag = null, string? member = null)
     {
         ArgumentNullException.ThrowIfNull(key);
         retryAfter = TimeSpan.Zero;
@@ -48,7 +49,7 @@ public sealed class KeyedRateLimiter
         var window = _windows.GetOrAdd(key, static (_, self) => new SlidingWindow(self._permits, self._window), this);
         lock (window)
         {
-            return window.TryAcquire(now, tag, out retryAfter);
+            return window.TryAcquire(now, tag, out retryAfter, member);
         }
     }
 

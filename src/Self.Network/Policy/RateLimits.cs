@@ -10,7 +10,11 @@ public sealed class RateLimits
         var limits = options.RateLimits;
         Messages = new KeyedRateLimiter(limits.MessagesPerRecipient, limits.MessageWindow, options.TimeProvider);
         Registrations = new KeyedRateLimiter(limits.IdentitiesPerClient, limits.IdentityWindow, options.TimeProvider);
+        SelfMessages = new KeyedRateLimiter(limits.SelfMessagesPerIdentity, limits.SelfMessageWindow, options.TimeProvider);
     }
+
+    /// <summary>Messages of an identity to its own devices; keyed by the identity, tagged with the frame id.</summary>
+    public KeyedRateLimiter SelfMessages { get; }
 
     /// <summary>Messages per sender identity per recipient identity; keyed <c>sender→recipient</c>, tagged with the frame id.</summary>
     public KeyedRateLimiter Messages { get; }

@@ -49,7 +49,7 @@ internal static class AclVerifier
 
         try
         {
-            using var document = JsonDocument.Parse(jws.PayloadBytes, new JsonDocumentOptions { MaxDepth = 16 });
+            using var document = Self.Protocol.Encoding.StrictJson.Parse(jws.PayloadBytes, 16);
             var claims = document.RootElement;
             if (claims.ValueKind != JsonValueKind.Object)
             {
@@ -68,13 +68,13 @@ internal static class AclVerifier
             }
 
             var expires = Time(claims, "exp") ?? throw Invalid("The claim 'exp' is missing.");
-            if (expires + skew <= now)
+            if (now - expires >= skew)
             {
                 throw Invalid($"The {expectedType} has expired (exp {Format(expires)}).");
             }
 
             var issuedAt = Time(claims, "iat") ?? throw Invalid("The claim 'iat' is missing.");
-            if (issuedAt - skew > now)
+            if (issuedAt - now > skew)
             {
                 throw Invalid($"The {expectedType} was issued in the future (iat {Format(issuedAt)}).");
             }

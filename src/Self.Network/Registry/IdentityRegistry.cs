@@ -21,6 +21,7 @@ public sealed class IdentityRegistry
 
     private readonly IIdentityStore _identities;
     private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _clockSkew;
     private readonly ILogger<IdentityRegistry> _logger;
     private readonly ConcurrentDictionary<string, RegisteredIdentity> _cache = new(StringComparer.Ordinal);
 
@@ -30,6 +31,7 @@ public sealed class IdentityRegistry
         ArgumentNullException.ThrowIfNull(options);
         _identities = identities ?? throw new ArgumentNullException(nameof(identities));
         _timeProvider = options.TimeProvider;
+        _clockSkew = options.TokenClockSkew;
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
     }
 
@@ -117,6 +119,7 @@ public sealed class IdentityRegistry
         var before = identity.Graph;
         var after = before.Append(operation);
         CheckDeviceIds(after);
+        CheckNotInFuture(after);
 
         var activated = after.ActiveDeviceIds
             .Where(device => !string.Equals(before.CurrentDeviceKey(device)?.Kid, after.CurrentDeviceKey(device)?.Kid, StringComparison.Ordinal))
@@ -149,6 +152,21 @@ public sealed class IdentityRegistry
         }
     }
 
+    /// <summary>
+    /// No operation may be dated later than now plus the allowed clock skew: a key "added" years ahead would sit in the
+    /// history as a trap, and timestamps must keep increasing, so a far-future one would block every later operation.
+    /// </summary>
+    private void CheckNotInFuture(SignatureGraph graph)
+    {
+        var latest = _timeProvider.GetUtcNow() + _clockSkew;
+        if (graph.LastTimestamp > latest.ToUnixTimeSeconds())
+        {
+            throw ApiException.BadRequest(
+                $"An operation is dated {graph.LastTimestamp} (unix seconds), later than now plus {(long)_clockSkew.TotalSeconds} s; check the clock.",
+                ErrorCodes.InvalidHistory);
+        }
+    }
+
     private async ValueTask<RegisteredIdentity?> CreateAsync(
         string id,
         IdentityType type,
@@ -157,9 +175,19 @@ public sealed class IdentityRegistry
         SignatureGraph graph,
         CancellationToken cancellationToken)
     {
-        var record = new IdentityRecord(id, type, name, image, _timeProvider.GetUtcNow());
+        CheckNotInFuture(graph);
+        var rootSigner = graph.FindKey(graph.Operations[0].Header.Kid)
+            ?? throw new InvalidOperationException("A validated history names the key that signed its root.");
+        var record = new IdentityRecord(id, type, name, image, _timeProvider.GetUtcNow(), IdentityRecord.RootKeyOf(rootSigner.PublicKey));
         var operations = graph.Operations.Select(static op => op.ToJson()).ToArray();
         var result = await _identities.CreateAsync(record, operations, graph.ActiveDeviceIds, cancellationToken).ConfigureAwait(false);
+        if (result == CreateIdentityResult.RootTaken)
+        {
+            throw ApiException.Conflict(
+                "This root operation (its signing key) already belongs to another registered identity; make a new root with fresh keys.",
+                ErrorCodes.RootTaken);
+        }
+
         if (result != CreateIdentityResult.Created)
         {
             return null;

@@ -351,7 +351,17 @@ internal sealed class RelaySession
             return;
         }
 
-        if (!toSelf && !_relay.RateLimits.Messages.TryAcquire(_identityId + ">" + to.Id, out var wait, message.Id))
+        if (await InboxFullAsync(to.ToString(), bytes.Length).ConfigureAwait(false) is { } full)
+        {
+            await RefuseAsync(message.Id, ErrType.ErrMessage, full, "inbox_full", started, activity).ConfigureAwait(false);
+            return;
+        }
+
+        // Traffic to one's own devices has a budget of its own (it used to be unlimited); to others, per recipient.
+        var acquired = toSelf
+            ? _relay.RateLimits.SelfMessages.TryAcquire(_identityId, out var wait, message.Id, to.Device)
+            : _relay.RateLimits.Messages.TryAcquire(_identityId + ">" + to.Id, out wait, message.Id, to.Device);
+        if (!acquired)
         {
             await RefuseAsync(message.Id, ErrType.ErrMessage, RateLimitedText(wait), "rate_limited", started, activity).ConfigureAwait(false);
             return;
@@ -386,6 +396,33 @@ internal sealed class RelaySession
         _relay.Notifier.Publish(inbox, offset);
         _relay.Metrics.MessageAccepted();
         return offset;
+    }
+
+    /// <summary>The refusal text when the inbox holds as many messages or bytes as the caps allow; else null.</summary>
+    private async Task<string?> InboxFullAsync(string inbox, int frameBytes)
+    {
+        var options = _relay.Options;
+        if (options.MaxInboxMessages == 0 && options.MaxInboxBytes == 0)
+        {
+            return null;
+        }
+
+        if (await _relay.Inboxes.SizeAsync(inbox, _stop.Token).ConfigureAwait(false) is not { } size)
+        {
+            return null;
+        }
+
+        if (options.MaxInboxMessages > 0 && size.Messages >= options.MaxInboxMessages)
+        {
+            return $"inbox full: {inbox} holds {size.Messages} undelivered messages, the most allowed ({options.MaxInboxMessages}); retry once its device has read them";
+        }
+
+        if (options.MaxInboxBytes > 0 && size.Bytes + frameBytes > options.MaxInboxBytes)
+        {
+            return $"inbox full: {inbox} holds {size.Bytes} bytes undelivered and this frame would pass the cap of {options.MaxInboxBytes} bytes; retry once its device has read them";
+        }
+
+        return null;
     }
 
     private async Task RefuseAsync(string id, ErrType type, string reason, string metric, long started = 0, System.Diagnostics.Activity? activity = null)

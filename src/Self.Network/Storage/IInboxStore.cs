@@ -20,4 +20,19 @@ public interface IInboxStore
 
     /// <summary>Drops every message accepted before <paramref name="timestamp"/> (unix nanoseconds); returns how many.</summary>
     ValueTask<long> PruneAsync(long timestamp, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// How many messages and bytes one inbox holds now, for the inbox caps; null when the backend cannot tell cheaply
+    /// (then the caps are not enforced on it).
+    /// </summary>
+    ValueTask<InboxSize?> SizeAsync(string address, CancellationToken cancellationToken = default) => ValueTask.FromResult<InboxSize?>(null);
+
+    /// <summary>What every inbox holds together, for the operator's metrics; null when the backend cannot tell cheaply.</summary>
+    ValueTask<InboxTotals?> TotalsAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult<InboxTotals?>(null);
 }
+
+/// <summary>The contents of one inbox: undelivered messages and the bytes of their frames.</summary>
+public readonly record struct InboxSize(long Messages, long Bytes);
+
+/// <summary>The contents of every inbox: how many inboxes hold anything, messages and bytes in all, and the largest inbox.</summary>
+public readonly record struct InboxTotals(long Inboxes, long Messages, long Bytes, long LargestMessages, long LargestBytes);

@@ -16,7 +16,17 @@ public enum IdentityType
 /// <param name="Name">The app's display name; null for people.</param>
 /// <param name="Image">The app's image URL, when it has one.</param>
 /// <param name="CreatedAt">When the identity was registered.</param>
-public sealed record IdentityRecord(string Id, IdentityType Type, string? Name, string? Image, DateTimeOffset CreatedAt);
+/// <param name="RootKey">
+/// The fingerprint of the key that signed the root operation (<see cref="IdentityRecord.RootKeyOf"/>). A store refuses
+/// a second identity with the same root key (<see cref="CreateIdentityResult.RootTaken"/>): one root operation makes one
+/// identity. Only written by <see cref="IIdentityStore.CreateAsync"/>; records read back carry null.
+/// </param>
+public sealed record IdentityRecord(string Id, IdentityType Type, string? Name, string? Image, DateTimeOffset CreatedAt, string? RootKey = null)
+{
+    /// <summary>Lower-case hex SHA-256 of the root signing key's public key.</summary>
+    public static string RootKeyOf(ReadOnlySpan<byte> publicKey) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(publicKey));
+}
 
 /// <summary>What <see cref="IIdentityStore.CreateAsync"/> did.</summary>
 public enum CreateIdentityResult
@@ -26,6 +36,9 @@ public enum CreateIdentityResult
 
     /// <summary>The id is already registered; nothing was stored.</summary>
     IdTaken = 1,
+
+    /// <summary>Another identity was registered with the same root key (<see cref="IdentityRecord.RootKey"/>); nothing was stored.</summary>
+    RootTaken = 2,
 }
 
 /// <summary>One validated operation to add at the end of an identity's history, and what it does to the devices.</summary>

@@ -23,6 +23,12 @@ public static class AuthToken
     /// <summary>The clock skew the spec allows on <c>iat</c> and <c>exp</c>.</summary>
     public static readonly TimeSpan DefaultSkew = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The longest span a verifier accepts between <c>iat</c> and <c>exp</c>, and how far <c>iat</c> may lie in the
+    /// past beyond the skew (spec §4: 65 s, the 5 s back-dating plus the 60 s lifetime).
+    /// </summary>
+    public static readonly TimeSpan MaxLifetime = IssuedBefore + Lifetime;
+
     /// <summary>Creates a token for <paramref name="issuer"/>, signed by <paramref name="key"/>.</summary>
     public static string Create(SigningKey key, string issuer, TimeProvider time)
     {
@@ -56,7 +62,9 @@ public static class AuthToken
 
     /// <summary>
     /// Verifies the token with the caller's public key at <paramref name="now"/>, allowing <paramref name="skew"/>
-    /// on <c>iat</c> and <c>exp</c>. The caller looks the key up by <see cref="AuthTokenClaims.Kid"/> and
+    /// on <c>iat</c> and <c>exp</c>, and refusing a token that lives longer than <see cref="MaxLifetime"/> from
+    /// <c>iat</c> to <c>exp</c> or whose <c>iat</c> is older than <see cref="MaxLifetime"/> plus the skew. Replays
+    /// (a <c>jti</c> seen before) are the verifier's to refuse: it remembers <c>jti</c> until <c>exp</c> + skew. The caller looks the key up by <see cref="AuthTokenClaims.Kid"/> and
     /// checks that it is valid now.
     /// </summary>
     /// <exception cref="AuthTokenException">The token is refused; <see cref="AuthTokenException.Reason"/> says why.</exception>
@@ -88,14 +96,33 @@ public static class AuthToken
             throw new AuthTokenException(AuthTokenFailure.IssuerMismatch, "The token's 'iss' and 'sub' differ.");
         }
 
-        if (claims.Exp + skew < now)
+        // Differences of two DateTimeOffsets always fit a TimeSpan, so no claim (year 1 or 9999) can overflow here.
+        var lifetime = claims.Exp - claims.Iat;
+        if (lifetime < TimeSpan.Zero)
+        {
+            throw new AuthTokenException(AuthTokenFailure.LifetimeTooLong, "The auth token's 'exp' lies before its 'iat'.");
+        }
+
+        if (lifetime > MaxLifetime)
+        {
+            throw new AuthTokenException(
+                AuthTokenFailure.LifetimeTooLong,
+                $"The auth token lives {(long)lifetime.TotalSeconds} s from 'iat' to 'exp'; at most {(long)MaxLifetime.TotalSeconds} s are accepted.");
+        }
+
+        if (now - claims.Exp > skew)
         {
             throw new AuthTokenException(AuthTokenFailure.Expired, "The auth token has expired.");
         }
 
-        if (claims.Iat - skew > now)
+        if (claims.Iat - now > skew)
         {
             throw new AuthTokenException(AuthTokenFailure.IssuedInFuture, "The auth token was issued in the future; check the clock.");
+        }
+
+        if (now - claims.Iat > MaxLifetime + skew)
+        {
+            throw new AuthTokenException(AuthTokenFailure.Expired, "The auth token was issued too long ago.");
         }
 
         return claims;
@@ -116,7 +143,7 @@ public static class AuthToken
 
         try
         {
-            using var document = JsonDocument.Parse(jws.PayloadBytes, new JsonDocumentOptions { MaxDepth = 8 });
+            using var document = Encoding.StrictJson.Parse(jws.PayloadBytes, 8);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {

@@ -23,6 +23,12 @@ public enum AuthTokenFailure
 
     /// <summary><c>iat</c> lies in the future (beyond the allowed clock skew).</summary>
     IssuedInFuture,
+
+    /// <summary><c>exp</c> − <c>iat</c> exceeds <see cref="AuthToken.MaxLifetime"/> (or is negative).</summary>
+    LifetimeTooLong,
+
+    /// <summary>The token's <c>jti</c> was accepted before: a replay.</summary>
+    Replayed,
 }
 
 /// <summary>An auth token was refused (spec §4); <see cref="Reason"/> says why.</summary>
@@ -47,6 +53,8 @@ public sealed class AuthTokenException : SelfException
         AuthTokenFailure.IssuerMismatch => "token_issuer_mismatch",
         AuthTokenFailure.Expired => "token_expired",
         AuthTokenFailure.IssuedInFuture => "token_not_yet_valid",
+        AuthTokenFailure.LifetimeTooLong => "token_lifetime_too_long",
+        AuthTokenFailure.Replayed => "token_replayed",
         _ => "token_invalid",
     };
 }

@@ -102,8 +102,9 @@ public sealed record FlattenedJws
                 throw new JwsFormatException("The flattened JWS has content after its JSON object.");
             }
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string escape that is not valid UTF-16 (a lone surrogate).
             throw new JwsFormatException("The flattened JWS is not valid JSON.", ex);
         }
 

@@ -111,8 +111,9 @@ internal static class JwsParts
                 throw new JwsFormatException("The JWS header has content after its JSON object.");
             }
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string escape that is not valid UTF-16 (a lone surrogate).
             throw new JwsFormatException("The JWS header is not valid JSON.", ex);
         }
 

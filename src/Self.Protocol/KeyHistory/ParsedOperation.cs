@@ -17,7 +17,7 @@ internal sealed record ParsedOperation(int Sequence, string Previous, long Times
     {
         try
         {
-            using var document = JsonDocument.Parse(jws.PayloadBytes, new JsonDocumentOptions { MaxDepth = MaxDepth });
+            using var document = StrictJson.Parse(jws.PayloadBytes, MaxDepth);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {

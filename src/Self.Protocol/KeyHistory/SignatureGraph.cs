@@ -67,7 +67,7 @@ public sealed class SignatureGraph
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
+            document = Encoding.StrictJson.Parse(json, 16);
         }
         catch (JsonException ex)
         {

@@ -52,7 +52,7 @@ public static class SignedMessage
         ArgumentNullException.ThrowIfNull(message);
         try
         {
-            using var document = JsonDocument.Parse(message.PayloadBytes, new JsonDocumentOptions { MaxDepth = 32 });
+            using var document = Encoding.StrictJson.Parse(message.PayloadBytes, 32);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new MessageFormatException("The message's claims are not a JSON object.");

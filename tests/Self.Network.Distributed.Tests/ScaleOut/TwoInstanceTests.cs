@@ -63,9 +63,63 @@ public sealed class TwoInstanceTests(ServicesFixture services) : IAsyncLifetime
             Assert.IsType<PostgreSqlDeviceStore>(instance.Services.GetService(typeof(IDeviceStore)));
             Assert.IsType<PostgreSqlOneTimeKeyStore>(instance.Services.GetService(typeof(IOneTimeKeyStore)));
             Assert.IsType<PostgreSqlConnectionStore>(instance.Services.GetService(typeof(IConnectionStore)));
+            Assert.IsType<PostgreSqlTokenReplayStore>(instance.Services.GetService(typeof(ITokenReplayStore)));
             Assert.IsType<NatsInboxStore>(instance.Services.GetService(typeof(IInboxStore)));
             Assert.IsType<NatsInboxNotifier>(instance.Services.GetService(typeof(IInboxNotifier)));
         }
+    }
+
+    [Fact]
+    public async Task TokenAcceptedByA_IsRefusedAsAReplayByB_RestAndWebsocket()
+    {
+        var user = await TestIdentity.RegisterUserAsync(A.Http);
+        var token = user.Token();
+        Assert.Equal(HttpStatusCode.OK, (await A.Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}", token)).Status);
+
+        var replay = await B.Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}", token);
+        Assert.Equal(HttpStatusCode.Unauthorized, replay.Status);
+        Assert.Equal("token_replayed", replay.Code);
+
+        await using var socket = await TestSocket.ConnectAsync(B.MessagingUri);
+        await socket.SendAsync(new AuthFrame("replayed-auth", token, "1"));
+        var answer = await socket.ReceiveNotificationAsync();
+        Assert.Equal(ErrType.ErrAuth, answer.ErrorType);
+
+        // A fresh token still works on either instance.
+        Assert.Equal(HttpStatusCode.OK, (await B.Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}", user.Token())).Status);
+    }
+
+    [Fact]
+    public async Task OneTokenRacedThroughBothInstances_IsAcceptedExactlyOnce()
+    {
+        var user = await TestIdentity.RegisterUserAsync(A.Http);
+        for (var round = 0; round < 10; round++)
+        {
+            var token = user.Token();
+            var answers = await Task.WhenAll(
+                A.Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}", token),
+                B.Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}", token));
+            Assert.Equal(1, answers.Count(static a => a.Status == HttpStatusCode.OK));
+            Assert.Equal(1, answers.Count(static a => a.Code == "token_replayed"));
+        }
+    }
+
+    [Fact]
+    public async Task ReplayMemory_ExpiredEntries_AreReusableAndSwept()
+    {
+        var store = (PostgreSqlTokenReplayStore)A.Services.GetService(typeof(ITokenReplayStore))!;
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(await store.TryRememberAsync("issuer", "jti-1", now.AddSeconds(10), now));
+        Assert.False(await store.TryRememberAsync("issuer", "jti-1", now.AddSeconds(10), now.AddSeconds(5)));
+        Assert.True(await store.TryRememberAsync("issuer", "jti-1", now.AddSeconds(100), now.AddSeconds(11)));
+        for (var i = 0; i < 600; i++)
+        {
+            await store.TryRememberAsync("sweeper", "jti-" + i, now.AddSeconds(1), now.AddSeconds(200));
+        }
+
+        // 600 calls make at least two sweeps at now + 200 s, each dropping every entry older than that: at most the last 255 stay.
+        await store.TryRememberAsync("late", "x", now.AddSeconds(1000), now.AddSeconds(1000));
+        Assert.True(await store.CountAsync() < 300);
     }
 
     [Fact]
@@ -89,7 +143,7 @@ public sealed class TwoInstanceTests(ServicesFixture services) : IAsyncLifetime
         var user = await TestIdentity.RegisterUserAsync(B.Http);
         var app = await TestIdentity.CreateAppAsync(A.Http, AdminToken);
         await user.ConnectAsync(A.Http, app.Id);
-        var keys = string.Join(',', Enumerable.Range(0, 20).Select(static i => $"{{\"id\":\"k{i}\",\"key\":\"key-{i}\"}}"));
+        var keys = string.Join(',', Enumerable.Range(0, 20).Select(static i => TestIdentity.OneTimeKey((uint)i + 1)).Select(static k => $"{{\"id\":\"{k.Id}\",\"key\":\"{k.Key}\"}}"));
         var upload = await A.Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), "[" + keys + "]");
         Assert.Equal(HttpStatusCode.OK, upload.Status);
 

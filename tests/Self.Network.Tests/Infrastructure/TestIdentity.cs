@@ -157,6 +157,14 @@ public sealed class TestIdentity
         Assert.True(response.Status == HttpStatusCode.OK, $"connecting failed: {response.Status} {response.Body}");
     }
 
+    /// <summary>A well-formed Olm one-time key: a 4-byte key id and a fresh random 32-byte Curve25519 key, both base64.</summary>
+    public static (string Id, string Key) OneTimeKey(uint id)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes, id);
+        return (Protocol.Encoding.Base64Codec.EncodeStandard(bytes), Protocol.Encoding.Base64Codec.EncodeStandard(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+    }
+
     public static string Rfc3339(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 

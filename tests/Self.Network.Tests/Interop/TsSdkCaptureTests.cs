@@ -60,7 +60,12 @@ public sealed class TsSdkCaptureTests
             Assert.True(answer.Status == HttpStatusCode.OK, $"{call.GetProperty("path")}: {answer.Body}");
         }
 
-        var app = await http.CallAsync(HttpMethod.Get, $"/v1/apps/{AppId}", log.RootElement[0].GetProperty("request_headers").GetProperty("authorization").GetString()!["Bearer ".Length..]);
+        // Each captured token is accepted once (spec §4): the first one again is a replay. The token the SDK made for
+        // its pre_keys upload has not been used yet.
+        var replay = await http.CallAsync(HttpMethod.Get, $"/v1/apps/{AppId}", CapturedToken(log, 0));
+        Assert.Equal(HttpStatusCode.Unauthorized, replay.Status);
+        Assert.Equal("token_replayed", replay.Code);
+        var app = await http.CallAsync(HttpMethod.Get, $"/v1/apps/{AppId}", CapturedToken(log, 1));
         Assert.True(app.Json.GetProperty("paid_actions").GetBoolean());
         Assert.Equal(appHistory.Operations[0], FlattenedJws.FromJsonElement(app.Json.GetProperty("history")[0]));
 
@@ -91,7 +96,7 @@ public sealed class TsSdkCaptureTests
 
         // The user's device receives it unchanged but for the metadata the server stamps.
         await using var userSocket = await TestSocket.ConnectAsync(server.MessagingUri);
-        await userSocket.SendAsync(new AuthFrame("user-auth", userToken, "1"));
+        await userSocket.SendAsync(new AuthFrame("user-auth", Protocol.Auth.AuthToken.Create(userKey, UserId, time), "1"));
         Assert.Equal(MsgType.Ack, (await userSocket.ReceiveNotificationAsync()).Type);
         var delivered = await userSocket.ReceiveMessageAsync();
         var original = Assert.IsType<MessageFrame>(FrameCodec.Decode(request));
@@ -106,6 +111,9 @@ public sealed class TsSdkCaptureTests
         Assert.Equal("84099724068:1", response.Sender);
         Assert.Equal(1168, response.Ciphertext.Length);
     }
+
+    private static string CapturedToken(JsonDocument log, int index) =>
+        log.RootElement[index].GetProperty("request_headers").GetProperty("authorization").GetString()!["Bearer ".Length..];
 
     private static byte[] ReadFrame(string name) => Convert.FromBase64String(Conformance.ReadText("ts-sdk", name).Trim());
 }

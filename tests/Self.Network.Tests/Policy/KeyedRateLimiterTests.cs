@@ -26,19 +26,39 @@ public sealed class KeyedRateLimiterTests
     }
 
     [Fact]
-    public void TryAcquire_SameTagRepeated_CountsOnceButNotWithoutBound()
+    public void TryAcquire_SameTagToEachDevice_CountsOnceButNotWithoutBound()
     {
         var time = new FakeTimeProvider();
         var limiter = new KeyedRateLimiter(2, TimeSpan.FromMinutes(1), time);
 
-        // Each permit covers up to MaxUsesPerTag copies of one message; two permits cover twice that.
+        // Each permit covers one copy of a message per device, up to MaxUsesPerTag devices; two permits cover twice that.
         for (var i = 0; i < 2 * SlidingWindow.MaxUsesPerTag; i++)
         {
-            Assert.True(limiter.TryAcquire("k", out _, "same-id"));
+            Assert.True(limiter.TryAcquire("k", out _, "same-id", "device-" + (i % SlidingWindow.MaxUsesPerTag)));
         }
 
-        Assert.False(limiter.TryAcquire("k", out _, "same-id"));
-        Assert.False(limiter.TryAcquire("k", out _, "other-id"));
+        Assert.False(limiter.TryAcquire("k", out _, "same-id", "device-new"));
+        Assert.False(limiter.TryAcquire("k", out _, "other-id", "device-0"));
+    }
+
+    [Fact]
+    public void TryAcquire_SameTagToTheSameDeviceAgain_CostsAPermitEachTime()
+    {
+        // Issue 10, hole 3: reusing one frame id gave 32 free messages per permit (320 a minute instead of 10).
+        var time = new FakeTimeProvider();
+        var limiter = new KeyedRateLimiter(10, TimeSpan.FromMinutes(1), time);
+
+        var accepted = Enumerable.Range(0, 400).Count(i => limiter.TryAcquire("k", out _, "reused-id", "1"));
+
+        Assert.Equal(10, accepted);
+    }
+
+    [Fact]
+    public void TryAcquire_TagWithoutMember_IsNeverFree()
+    {
+        var limiter = new KeyedRateLimiter(3, TimeSpan.FromMinutes(1), new FakeTimeProvider());
+
+        Assert.Equal(3, Enumerable.Range(0, 10).Count(i => limiter.TryAcquire("k", out _, "id")));
     }
 
     [Fact]

@@ -46,6 +46,29 @@ public sealed class RelayPolicyTests
     }
 
     [Fact]
+    public async Task Messages_OneFrameIdReusedToTheSameDevice_CountsEveryTime()
+    {
+        // Issue 10, hole 3: 32 free uses per client-chosen frame id gave 320 ACKs a minute instead of 10.
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await NetworkFixture.StartAsync(TempDirectory.Create(), time);
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var app = await TestIdentity.CreateAppAsync(http, server.AdminToken, time: time);
+        var user = await TestIdentity.RegisterUserAsync(http, time: time);
+        await user.ConnectAsync(http, app.Id, time);
+        await using var appSocket = await TestSocket.LoginAsync(server.MessagingUri, app, time: time);
+
+        var answers = new List<NotificationFrame>();
+        for (var i = 0; i < 40; i++)
+        {
+            await appSocket.SendAsync(RelayTestData.Message(app.Address, user.Address, id: "reused"));
+            answers.Add(await appSocket.ReceiveNotificationAsync());
+        }
+
+        Assert.Equal(10, answers.Count(static a => a.Type == MsgType.Ack));
+        Assert.All(answers.Skip(10), static a => Assert.StartsWith("rate limited", a.Error, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Frames_OverThePerConnectionLimit_ErrRateLimited()
     {
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());

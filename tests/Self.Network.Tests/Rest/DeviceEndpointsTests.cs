@@ -142,7 +142,7 @@ public sealed class DeviceEndpointsTests(NetworkFixture fixture)
         var user = await TestIdentity.RegisterUserAsync(Http);
         var app = await TestIdentity.CreateAppAsync(Http, fixture.Server.AdminToken);
         await user.ConnectAsync(Http, app.Id);
-        var keys = Enumerable.Range(1, 5).Select(i => (Id: $"AAAAA{i}", Key: $"curve-key-{i}")).ToList();
+        var keys = Enumerable.Range(1, 5).Select(static i => TestIdentity.OneTimeKey((uint)i)).ToList();
 
         var post = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson(keys));
         Assert.Equal(HttpStatusCode.OK, post.Status);
@@ -166,7 +166,7 @@ public sealed class DeviceEndpointsTests(NetworkFixture fixture)
     {
         var user = await TestIdentity.RegisterUserAsync(Http);
         var app = await TestIdentity.CreateAppAsync(Http, fixture.Server.AdminToken);
-        await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson([("k", "v")]));
+        await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson([TestIdentity.OneTimeKey(1)]));
 
         var refused = await Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}/devices/1/pre_keys", app.Token());
 
@@ -180,12 +180,13 @@ public sealed class DeviceEndpointsTests(NetworkFixture fixture)
     {
         var app = await TestIdentity.CreateAppAsync(Http, fixture.Server.AdminToken);
         var user = await TestIdentity.RegisterUserAsync(Http);
-        await Http.CallAsync(HttpMethod.Post, $"/v1/apps/{app.Id}/devices/1/pre_keys", app.Token(), KeysJson([("k", "v")]));
+        var key = TestIdentity.OneTimeKey(1);
+        await Http.CallAsync(HttpMethod.Post, $"/v1/apps/{app.Id}/devices/1/pre_keys", app.Token(), KeysJson([key]));
 
         var response = await Http.CallAsync(HttpMethod.Get, $"/v1/apps/{app.Id}/devices/1/pre_keys", user.Token());
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
-        Assert.Equal("v", response.Json.GetProperty("key").GetString());
+        Assert.Equal(key.Key, response.Json.GetProperty("key").GetString());
     }
 
     [Fact]
@@ -194,7 +195,7 @@ public sealed class DeviceEndpointsTests(NetworkFixture fixture)
         var user = await TestIdentity.RegisterUserAsync(Http);
 
         Assert.Equal(HttpStatusCode.NotFound, (await Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}/devices/9/pre_keys", user.Token())).Status);
-        Assert.Equal(HttpStatusCode.NotFound, (await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/9/pre_keys", user.Token(), KeysJson([("k", "v")]))).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/9/pre_keys", user.Token(), KeysJson([TestIdentity.OneTimeKey(1)]))).Status);
     }
 
     [Fact]
@@ -202,7 +203,7 @@ public sealed class DeviceEndpointsTests(NetworkFixture fixture)
     {
         var user = await TestIdentity.RegisterUserAsync(Http);
 
-        var response = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson(Keys("a", 1001)));
+        var response = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson(Keys(1, 1001)));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.Status);
         Assert.Equal(HttpStatusCode.NotFound, (await Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token())).Status);
@@ -214,11 +215,11 @@ public sealed class DeviceEndpointsTests(NetworkFixture fixture)
         var user = await TestIdentity.RegisterUserAsync(Http);
         for (var batch = 0; batch < 10; batch++)
         {
-            var ok = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson(Keys($"b{batch}-", 1000)));
+            var ok = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson(Keys((uint)(1 + (batch * 1000)), 1000)));
             Assert.Equal(HttpStatusCode.OK, ok.Status);
         }
 
-        var response = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson([("one-more", "k")]));
+        var response = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", user.Token(), KeysJson([TestIdentity.OneTimeKey(100_000)]));
 
         Assert.Equal(HttpStatusCode.Conflict, response.Status);
         Assert.Equal("too_many_keys", response.Code);
@@ -245,7 +246,7 @@ public sealed class DeviceEndpointsTests(NetworkFixture fixture)
         var user = await TestIdentity.RegisterUserAsync(Http);
         var other = await TestIdentity.RegisterUserAsync(Http);
 
-        var response = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", other.Token(), KeysJson([("k", "v")]));
+        var response = await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/1/pre_keys", other.Token(), KeysJson([TestIdentity.OneTimeKey(1)]));
 
         Assert.Equal(HttpStatusCode.Forbidden, response.Status);
     }
@@ -255,15 +256,15 @@ public sealed class DeviceEndpointsTests(NetworkFixture fixture)
     {
         var user = await TestIdentity.RegisterUserAsync(Http);
         await user.AddDeviceAsync(Http, "tablet");
-        await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/tablet/pre_keys", user.Token(), KeysJson([("k", "v")]));
+        await Http.CallAsync(HttpMethod.Post, $"/v1/identities/{user.Id}/devices/tablet/pre_keys", user.Token(), KeysJson([TestIdentity.OneTimeKey(1)]));
 
         await user.AppendAsync(Http, HistoryOperations.RevokeDevice(user.Graph, user.DeviceKey, "tablet", user.NextOperationTime));
 
         Assert.Equal(HttpStatusCode.NotFound, (await Http.CallAsync(HttpMethod.Get, $"/v1/identities/{user.Id}/devices/tablet/pre_keys", user.Token())).Status);
     }
 
-    private static List<(string Id, string Key)> Keys(string prefix, int count) =>
-        Enumerable.Range(0, count).Select(i => ($"{prefix}{i}", $"key{i}")).ToList();
+    private static List<(string Id, string Key)> Keys(uint first, int count) =>
+        Enumerable.Range(0, count).Select(i => TestIdentity.OneTimeKey(first + (uint)i)).ToList();
 
     private static string KeysJson(IEnumerable<(string Id, string Key)> keys) =>
         JsonSerializer.Serialize(keys.Select(static k => new Dictionary<string, string> { ["id"] = k.Id, ["key"] = k.Key }));

@@ -237,6 +237,76 @@ public class AuthTokenTests
         Assert.Equal(Start.AddMinutes(1), read.Exp);
     }
 
+    [Theory]
+    [InlineData(-5, 315_360_000)] // exp = now + 10 years
+    [InlineData(-5, 61)] // 66 s from iat to exp: one second too long
+    [InlineData(10, 0)] // exp before iat
+    public void Verify_LifetimeOutsideSpec_ThrowsLifetimeTooLong(long iatOffset, long expOffset)
+    {
+        var token = Signed(Header, TimedClaims(Start.ToUnixTimeSeconds() + iatOffset, Start.ToUnixTimeSeconds() + expOffset));
+        var ex = Assert.Throws<AuthTokenException>(() => AuthToken.Verify(token, Key.PublicKey, Start, AuthToken.DefaultSkew));
+        Assert.Equal(AuthTokenFailure.LifetimeTooLong, ex.Reason);
+        Assert.Equal("token_lifetime_too_long", ex.ErrorCode);
+    }
+
+    [Fact]
+    public void Verify_LifetimeOfExactly65Seconds_IsAccepted()
+    {
+        var token = Signed(Header, TimedClaims(Start.ToUnixTimeSeconds() - 5, Start.ToUnixTimeSeconds() + 60));
+        Assert.Equal(AppId, AuthToken.Verify(token, Key.PublicKey, Start, AuthToken.DefaultSkew).Iss);
+    }
+
+    [Fact]
+    public void Verify_Iat2001Exp2100_ThrowsLifetimeTooLong()
+    {
+        var token = Signed(Header, TimedClaims(new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds(), new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds()));
+        var ex = Assert.Throws<AuthTokenException>(() => AuthToken.Verify(token, Key.PublicKey, Start, AuthToken.DefaultSkew));
+        Assert.Equal(AuthTokenFailure.LifetimeTooLong, ex.Reason);
+    }
+
+    [Fact]
+    public void Verify_IatOlderThanLifetimePlusSkew_ThrowsExpired()
+    {
+        var iat = Start.ToUnixTimeSeconds() - 126;
+        var token = Signed(Header, TimedClaims(iat, iat + 65));
+        var ex = Assert.Throws<AuthTokenException>(() => AuthToken.Verify(token, Key.PublicKey, Start, AuthToken.DefaultSkew));
+        Assert.Equal(AuthTokenFailure.Expired, ex.Reason);
+    }
+
+    [Theory]
+    [InlineData(-62_135_596_800L, -62_135_596_800L + 60)] // year 1
+    [InlineData(-62_135_596_800L, 253_402_300_799L)] // year 1 to year 9999
+    [InlineData(253_402_300_799L - 60, 253_402_300_799L)] // year 9999
+    public void Verify_ExtremeYears_AreRefusedWithoutOverflow(long iat, long exp)
+    {
+        var token = Signed(Header, TimedClaims(iat, exp));
+        var ex = Assert.Throws<AuthTokenException>(() => AuthToken.Verify(token, Key.PublicKey, Start, AuthToken.DefaultSkew));
+        Assert.Contains(ex.Reason, new[] { AuthTokenFailure.LifetimeTooLong, AuthTokenFailure.Expired, AuthTokenFailure.IssuedInFuture });
+    }
+
+    [Fact]
+    public void ReadUnverified_ClaimWithInvalidUtf8_ThrowsMalformedNotInvalidOperation()
+    {
+        // Found by the property tests (issue 10): the reader does not check a string's UTF-8 until it is decoded.
+        var claims = System.Text.Encoding.UTF8.GetBytes("{\"jti\":\"j\",\"iss\":\"a\",\"sub\":\"a\",\"typ\":\"auth.token\",\"iat\":1,\"exp\":2}");
+        claims[9] = 0xB2;
+        var ex = Assert.Throws<AuthTokenException>(() => AuthToken.ReadUnverified(Signed(Header, claims)));
+        Assert.Equal(AuthTokenFailure.Malformed, ex.Reason);
+    }
+
+    [Fact]
+    public void ReadUnverified_RepeatedClaim_ThrowsMalformed()
+    {
+        var claims = System.Text.Encoding.UTF8.GetBytes("{\"jti\":\"j\",\"iss\":\"a\",\"sub\":\"a\",\"iss\":\"b\",\"typ\":\"auth.token\",\"iat\":1,\"exp\":2}");
+        Assert.Equal(AuthTokenFailure.Malformed, Assert.Throws<AuthTokenException>(() => AuthToken.ReadUnverified(Signed(Header, claims))).Reason);
+    }
+
+    private const string Header = "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"1\"}";
+
+    private static byte[] TimedClaims(long iat, long exp) =>
+        System.Text.Encoding.UTF8.GetBytes(
+            $"{{\"jti\":\"{Guid.NewGuid()}\",\"cid\":\"{Guid.NewGuid()}\",\"iat\":{iat},\"exp\":{exp},\"iss\":\"{AppId}\",\"sub\":\"{AppId}\",\"typ\":\"auth.token\"}}");
+
     private static byte[] Claims(DateTimeOffset now, string iss, string sub, string typ = "auth.token") =>
         System.Text.Encoding.UTF8.GetBytes(
             $"{{\"jti\":\"{Guid.NewGuid()}\",\"cid\":\"{Guid.NewGuid()}\",\"iat\":{now.ToUnixTimeSeconds() - 5},\"exp\":{now.ToUnixTimeSeconds() + 60},\"iss\":\"{iss}\",\"sub\":\"{sub}\",\"typ\":\"{typ}\"}}");

@@ -57,6 +57,14 @@ public sealed class SqliteDatabase : IAsyncDisposable
             PRIMARY KEY (address, msg_offset)
         );
         CREATE INDEX IF NOT EXISTS inbox_messages_by_time ON inbox_messages (timestamp);
+        CREATE TABLE IF NOT EXISTS root_keys (
+            root_key TEXT NOT NULL PRIMARY KEY,
+            identity_id TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS token_replays (
+            token_key TEXT NOT NULL PRIMARY KEY,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """;
 
     private readonly string _connectionString;

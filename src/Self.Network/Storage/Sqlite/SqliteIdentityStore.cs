@@ -47,6 +47,21 @@ public sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentityStor
                     }
                 }
 
+                if (identity.RootKey is not null)
+                {
+                    await using var root = connection.CreateCommand();
+                    root.Transaction = transaction;
+                    root.CommandText = "INSERT INTO root_keys (root_key, identity_id) VALUES ($key, $id) ON CONFLICT (root_key) DO NOTHING";
+                    root.Parameters.AddWithValue("$key", identity.RootKey);
+                    root.Parameters.AddWithValue("$id", identity.Id);
+                    if (await root.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+                    {
+                        // The identity row above must not stay: roll back, which also tells WriteAsync not to commit.
+                        transaction.Rollback();
+                        return CreateIdentityResult.RootTaken;
+                    }
+                }
+
                 for (var sequence = 0; sequence < history.Count; sequence++)
                 {
                     await InsertOperationAsync(connection, transaction, identity.Id, sequence, history[sequence], ct).ConfigureAwait(false);

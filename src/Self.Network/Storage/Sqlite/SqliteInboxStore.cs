@@ -10,12 +10,16 @@ namespace Self.Network.Storage.Sqlite;
 public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDescribedStore, IAsyncDisposable
 {
     private const int MaxBatch = 256;
+    private const int MaxTrackedSizes = 100_000;
 
     private readonly SqliteDatabase _database;
     private readonly Channel<PendingAppend> _pending = Channel.CreateUnbounded<PendingAppend>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
 
     private readonly Task _writer;
+
+    /// <summary>Sizes of the inboxes asked about lately, kept up to date by appends; dropped when messages are removed.</summary>
+    private readonly Dictionary<string, InboxSize> _sizes = new(StringComparer.Ordinal);
 
     /// <summary>Stores inboxes in <paramref name="database"/>.</summary>
     public SqliteInboxStore(SqliteDatabase database)
@@ -68,8 +72,73 @@ public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDescri
     }
 
     /// <inheritdoc />
-    public ValueTask<long> RemoveThroughAsync(string address, long offset, CancellationToken cancellationToken = default) =>
-        _database.WriteAsync(
+    public async ValueTask<InboxSize?> SizeAsync(string address, CancellationToken cancellationToken = default)
+    {
+        lock (_sizes)
+        {
+            if (_sizes.TryGetValue(address, out var known))
+            {
+                return known;
+            }
+        }
+
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), coalesce(sum(length(frame)), 0) FROM inbox_messages WHERE address = $address";
+        command.Parameters.AddWithValue("$address", address);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var size = new InboxSize(reader.GetInt64(0), reader.GetInt64(1));
+        lock (_sizes)
+        {
+            if (_sizes.Count >= MaxTrackedSizes)
+            {
+                _sizes.Clear();
+            }
+
+            // An append that committed meanwhile may be missing here; the entry is dropped (and read afresh) as soon
+            // as the inbox's device reads, so the count cannot drift for long.
+            _sizes.TryAdd(address, size);
+            return _sizes[address];
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<InboxTotals?> TotalsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), coalesce(sum(length(frame)), 0) FROM inbox_messages GROUP BY address";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        long inboxes = 0, messages = 0, bytes = 0, largestMessages = 0, largestBytes = 0;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var count = reader.GetInt64(0);
+            var size = reader.GetInt64(1);
+            inboxes++;
+            messages += count;
+            bytes += size;
+            largestMessages = Math.Max(largestMessages, count);
+            largestBytes = Math.Max(largestBytes, size);
+        }
+
+        return new InboxTotals(inboxes, messages, bytes, largestMessages, largestBytes);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long> RemoveThroughAsync(string address, long offset, CancellationToken cancellationToken = default)
+    {
+        lock (_sizes)
+        {
+            _sizes.Remove(address);
+        }
+
+        return RemoveThroughCoreAsync(address, offset, cancellationToken);
+    }
+
+    private async ValueTask<long> RemoveThroughCoreAsync(string address, long offset, CancellationToken cancellationToken)
+    {
+        var removed = await _database.WriteAsync(
             async (connection, transaction, ct) =>
             {
                 await using var command = connection.CreateCommand();
@@ -79,11 +148,19 @@ public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDescri
                 command.Parameters.AddWithValue("$offset", offset);
                 return (long)await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             },
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+        lock (_sizes)
+        {
+            _sizes.Remove(address);
+        }
+
+        return removed;
+    }
 
     /// <inheritdoc />
-    public ValueTask<long> PruneAsync(long timestamp, CancellationToken cancellationToken = default) =>
-        _database.WriteAsync(
+    public async ValueTask<long> PruneAsync(long timestamp, CancellationToken cancellationToken = default)
+    {
+        var pruned = await _database.WriteAsync(
             async (connection, transaction, ct) =>
             {
                 await using var command = connection.CreateCommand();
@@ -92,7 +169,14 @@ public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDescri
                 command.Parameters.AddWithValue("$timestamp", timestamp);
                 return (long)await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             },
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+        lock (_sizes)
+        {
+            _sizes.Clear();
+        }
+
+        return pruned;
+    }
 
     /// <summary>Stops accepting appends and waits for the ones already queued to be written.</summary>
     public async ValueTask DisposeAsync()
@@ -116,6 +200,17 @@ public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDescri
             try
             {
                 var offsets = await _database.WriteAsync((connection, transaction, ct) => WriteBatchAsync(connection, transaction, batch, ct)).ConfigureAwait(false);
+                lock (_sizes)
+                {
+                    foreach (var pending in batch)
+                    {
+                        if (_sizes.TryGetValue(pending.Address, out var size))
+                        {
+                            _sizes[pending.Address] = new InboxSize(size.Messages + 1, size.Bytes + pending.Frame.Length);
+                        }
+                    }
+                }
+
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Completion.TrySetResult(offsets[i]);

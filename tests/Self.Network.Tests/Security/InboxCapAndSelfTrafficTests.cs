@@ -1,0 +1,147 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using Self.Network.Tests.Infrastructure;
+using Self.Network.Tests.Relay;
+using Self.Protocol.Frames;
+
+namespace Self.Network.Tests.Security;
+
+/// <summary>
+/// Hole 4 of issue 10: an account could write ~100 frames/s of up to 1 MiB to itself, kept 30 days, and inboxes had no
+/// size cap. Now self-addressed traffic has a budget, each inbox a cap in messages and bytes (ERR "inbox full" over it),
+/// and /metrics shows what the inboxes hold.
+/// </summary>
+public sealed class InboxCapAndSelfTrafficTests
+{
+    [Fact]
+    public async Task SelfAddressed_OverTheBudget_ErrRateLimitedAndTheRestIsNotStored()
+    {
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await NetworkFixture.StartAsync(TempDirectory.Create(), time, new RateLimitOptions { SelfMessagesPerIdentity = 5 });
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var user = await TestIdentity.RegisterUserAsync(http, time: time);
+        await user.AddDeviceAsync(http, "tablet", time);
+        await using var phone = await TestSocket.LoginAsync(server.MessagingUri, user, time: time);
+
+        var answers = new List<NotificationFrame>();
+        for (var i = 0; i < 8; i++)
+        {
+            await phone.SendAsync(RelayTestData.Message(user.Address, user.Id + ":tablet", id: $"sync-{i}"));
+            answers.Add(await phone.ReceiveNotificationAsync());
+        }
+
+        Assert.Equal(5, answers.Count(static a => a.Type == MsgType.Ack));
+        Assert.All(answers.Skip(5), static a => Assert.StartsWith("rate limited", a.Error, StringComparison.Ordinal));
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("self_network_inbox_messages 5\n", metrics, StringComparison.Ordinal);
+
+        // One message fanned out to two own devices still counts once, after the window has passed.
+        await user.AddDeviceAsync(http, "laptop", time);
+        time.Advance(TimeSpan.FromMinutes(1));
+        await phone.SendAsync(RelayTestData.Message(user.Address, user.Id + ":tablet", id: "fan-out"));
+        await phone.SendAsync(RelayTestData.Message(user.Address, user.Id + ":laptop", id: "fan-out"));
+        Assert.Equal(MsgType.Ack, (await phone.ReceiveNotificationAsync()).Type);
+        Assert.Equal(MsgType.Ack, (await phone.ReceiveNotificationAsync()).Type);
+    }
+
+    [Fact]
+    public async Task Inbox_AtItsMessageCap_ErrInboxFullUntilTheDeviceHasReadIt()
+    {
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await NetworkFixture.StartAsync(TempDirectory.Create(), time, new RateLimitOptions { MessagesPerRecipient = 0 }, o => o with { MaxInboxMessages = 3 });
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var app = await TestIdentity.CreateAppAsync(http, server.AdminToken, time: time);
+        var user = await TestIdentity.RegisterUserAsync(http, time: time);
+        await user.ConnectAsync(http, app.Id, time);
+        await using var appSocket = await TestSocket.LoginAsync(server.MessagingUri, app, time: time);
+
+        var answers = new List<NotificationFrame>();
+        for (var i = 0; i < 5; i++)
+        {
+            await appSocket.SendAsync(RelayTestData.Message(app, user, id: $"m{i}"));
+            answers.Add(await appSocket.ReceiveNotificationAsync());
+        }
+
+        Assert.Equal([MsgType.Ack, MsgType.Ack, MsgType.Ack, MsgType.Err, MsgType.Err], answers.Select(static a => a.Type));
+        Assert.Equal(ErrType.ErrMessage, answers[3].ErrorType);
+        Assert.StartsWith("inbox full", answers[3].Error, StringComparison.Ordinal);
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains("self_network_inbox_largest_messages 3\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("self_network_refusals_total{code=\"inbox_full\"} 2\n", metrics, StringComparison.Ordinal);
+
+        // The device gets exactly the three accepted messages; once it has read them, the inbox takes more.
+        long offset;
+        await using (var device = await TestSocket.LoginAsync(server.MessagingUri, user, time: time))
+        {
+            var delivered = new List<MessageFrame>();
+            for (var i = 0; i < 3; i++)
+            {
+                delivered.Add(await device.ReceiveMessageAsync());
+            }
+
+            Assert.Equal(["m0", "m1", "m2"], delivered.Select(static m => m.Id));
+            offset = delivered[^1].Offset;
+        }
+
+        await using (var again = await TestSocket.LoginAsync(server.MessagingUri, user, offset: offset, time: time))
+        {
+            // The login with the offset drops what the device has processed, just after the ACK.
+            for (var poll = 0; poll < 200 && !(await http.GetStringAsync("/metrics")).Contains("self_network_inbox_messages 0\n", StringComparison.Ordinal); poll++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(25), TimeProvider.System);
+            }
+
+            await appSocket.SendAsync(RelayTestData.Message(app, user, id: "after-read"));
+            Assert.Equal(NotificationFrame.Ack("after-read"), await appSocket.ReceiveNotificationAsync());
+            Assert.Equal("after-read", (await again.ReceiveMessageAsync()).Id);
+        }
+    }
+
+    [Fact]
+    public async Task Inbox_AtItsByteCap_ErrInboxFull()
+    {
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await NetworkFixture.StartAsync(
+            TempDirectory.Create(), time, new RateLimitOptions { MessagesPerRecipient = 0 }, o => o with { MaxFrameBytes = 4096, MaxInboxBytes = 4096 });
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var app = await TestIdentity.CreateAppAsync(http, server.AdminToken, time: time);
+        var user = await TestIdentity.RegisterUserAsync(http, time: time);
+        await user.ConnectAsync(http, app.Id, time);
+        await using var appSocket = await TestSocket.LoginAsync(server.MessagingUri, app, time: time);
+        var text = new string('x', 1500);
+
+        var answers = new List<NotificationFrame>();
+        for (var i = 0; i < 3; i++)
+        {
+            await appSocket.SendAsync(RelayTestData.Message(app.Address, user.Address, id: $"big-{i}", text: text));
+            answers.Add(await appSocket.ReceiveNotificationAsync());
+        }
+
+        Assert.Equal([MsgType.Ack, MsgType.Ack, MsgType.Err], answers.Select(static a => a.Type));
+        Assert.Contains("bytes", answers[2].Error, StringComparison.Ordinal);
+
+        // A small message still fits under the byte cap.
+        await appSocket.SendAsync(RelayTestData.Message(app.Address, user.Address, id: "small", text: "s"));
+        Assert.Equal(NotificationFrame.Ack("small"), await appSocket.ReceiveNotificationAsync());
+    }
+
+    [Theory]
+    [InlineData(-1, 1024L * 1024 * 1024, "MaxInboxMessages")]
+    [InlineData(10, -1L, "MaxInboxBytes")]
+    [InlineData(10, 1000L, "MaxInboxBytes")]
+    public void Options_BadInboxCaps_AreRefusedByName(int messages, long bytes, string name)
+    {
+        var options = new SelfNetworkOptions { MaxInboxMessages = messages, MaxInboxBytes = bytes };
+
+        var ex = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Equal(name, ex.ParamName);
+    }
+
+    [Fact]
+    public void Options_NegativeSelfBudget_IsRefusedByName()
+    {
+        var options = new SelfNetworkOptions { RateLimits = new RateLimitOptions { SelfMessagesPerIdentity = -1 } };
+
+        Assert.Equal("SelfMessagesPerIdentity", Assert.Throws<ArgumentException>(options.Validate).ParamName);
+    }
+}

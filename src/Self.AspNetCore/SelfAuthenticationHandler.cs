@@ -417,7 +417,7 @@ public sealed class SelfAuthenticationHandler(
         var resolved = await ResolveAsync();
         if (resolved.Refusal is { } refusal)
         {
-            await RefuseAsync(refusal, resolved.State);
+            await RefuseAsync(refusal, resolved.State, resolved.Shown);
             return;
         }
 
@@ -541,7 +541,7 @@ public sealed class SelfAuthenticationHandler(
         await Events.Authenticated(authenticated);
         if (authenticated.RefusedReason is { } reason)
         {
-            return Resolution.Refuse(reason, state);
+            return Resolution.Refuse("the app refused the sign-in: " + reason, state, reason);
         }
 
         var method = state.Flow == SignInState.Qr ? "qr" : "push";
@@ -667,7 +667,7 @@ public sealed class SelfAuthenticationHandler(
         };
     }
 
-    private async Task RefuseAsync(string reason, SignInState? state = null)
+    private async Task RefuseAsync(string reason, SignInState? state = null, string? shown = null)
     {
         Log.Refused(Logger, Request.Path, reason);
         var restart = state?.Properties.RedirectUri is { Length: > 0 } back && back.StartsWith('/') && !back.StartsWith("//", StringComparison.Ordinal)
@@ -679,7 +679,7 @@ public sealed class SelfAuthenticationHandler(
             SiteName = Options.SiteName ?? Request.Host.Host,
             FormAction = OriginalPathBase + Options.LoginPath,
             State = "",
-            Message = Messages.Refused,
+            Message = shown ?? Messages.Refused,
             ContinueUrl = restart,
         }, StatusCodes.Status400BadRequest);
     }
@@ -713,11 +713,11 @@ public sealed class SelfAuthenticationHandler(
 
     private sealed record QrCodeView(string Cid, string Png, string Payload, DateTimeOffset Expires);
 
-    private sealed record Resolution(AuthenticationTicket? Ticket, string? Refusal, SignInState? State)
+    private sealed record Resolution(AuthenticationTicket? Ticket, string? Refusal, SignInState? State, string? Shown = null)
     {
         public static Resolution Success(AuthenticationTicket ticket, SignInState state) => new(ticket, null, state);
 
-        public static Resolution Refuse(string reason, SignInState? state = null) => new(null, reason, state);
+        public static Resolution Refuse(string reason, SignInState? state = null, string? shown = null) => new(null, reason, state, shown);
 
         public static Resolution Answered(SignInState state) => new(null, null, state);
     }

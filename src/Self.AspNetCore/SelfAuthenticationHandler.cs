@@ -239,7 +239,7 @@ public sealed class SelfAuthenticationHandler(
             return;
         }
 
-        // SendAsync reports delivery failures as the outcome, not as an exception: look before showing "waiting".
+        // StartAsync reports delivery failures as the outcome, not as an exception: look before showing "waiting".
         switch (sent?.Response?.Status)
         {
             case AuthenticationStatus.Unauthorized:
@@ -261,8 +261,9 @@ public sealed class SelfAuthenticationHandler(
 
     private async Task<(string Cid, string? Number)> PushAsync(SelfClient client, string selfId, AuthenticationRequestOptions requestOptions)
     {
-        var cid = await client.Authentication.SendAsync(selfId, requestOptions, Context.RequestAborted);
-        return (cid, null);
+        var challenge = await client.Authentication.StartAsync(
+            selfId, requestOptions with { NumberMatching = Options.NumberMatching }, Context.RequestAborted);
+        return (challenge.ConversationId, challenge.Number);
     }
 
     private async Task StartQrAsync(SelfClient client, SignInState state)

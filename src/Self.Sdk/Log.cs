@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Request {Cid} to {SelfId} could not be sent: {Reason}")]
     public static partial void SendFailed(ILogger logger, string cid, string selfId, string reason);
 
-    [LoggerMessage(EventId = 4011, Level = LogLevel.Error, Message = "SelfClient did not start ({Error}): {Reason} — Self sign-in is unavailable until this is fixed and the app restarts")]
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Request {Cid} ended rejected: {SelfId}'s device accepted without the number shown")]
+    public static partial void NumberMismatch(ILogger logger, string cid, string selfId);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Error, Message = "SelfClient did not start ({Error}): {Reason} — Self sign-in is unavailable until this is fixed and the app restarts")]
     public static partial void StartFailed(ILogger logger, string error, string reason);
 }

@@ -50,7 +50,7 @@ public static class SelfClientServiceCollectionExtensions
     /// Adds one <see cref="SelfClient"/> whose options are read from <paramref name="configuration"/>, typically
     /// <c>builder.Configuration.GetSection("Self")</c>: <c>AppId</c>, <c>AppSecret</c>, <c>StorageKey</c> and
     /// <c>StorageDirectory</c> are required; <c>ApiUrl</c>, <c>MessagingUrl</c>, <c>Environment</c>, <c>DeviceId</c>,
-    /// <c>DefaultExpiry</c> (a time span such as <c>00:05:00</c>), <c>LinksBaseUrl</c> and <c>MaxRetries</c> are optional.
+    /// <c>DefaultExpiry</c> (a time span such as <c>00:05:00</c>), <c>LinksBaseUrl</c>, <c>MaxRetries</c> and <c>NumberMatching</c> are optional.
     /// A <see cref="TimeProvider"/> registered in the container is used as the client's clock.
     /// </summary>
     public static IServiceCollection AddSelfClient(this IServiceCollection services, IConfiguration configuration)
@@ -79,6 +79,7 @@ public static class SelfClientServiceCollectionExtensions
             DefaultExpiry = Parse(configuration, nameof(SelfClientOptions.DefaultExpiry), v => TimeSpan.Parse(v, CultureInfo.InvariantCulture), defaults.DefaultExpiry),
             LinksBaseUrl = Parse(configuration, nameof(SelfClientOptions.LinksBaseUrl), v => new Uri(v, UriKind.Absolute), defaults.LinksBaseUrl),
             MaxRetries = Parse(configuration, nameof(SelfClientOptions.MaxRetries), v => int.Parse(v, NumberStyles.Integer, CultureInfo.InvariantCulture), defaults.MaxRetries),
+            NumberMatching = Parse(configuration, nameof(SelfClientOptions.NumberMatching), bool.Parse, defaults.NumberMatching),
         };
     }
 

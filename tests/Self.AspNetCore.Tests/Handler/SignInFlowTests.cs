@@ -39,8 +39,10 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("waiting", visitor.Stage);
         Assert.Contains(device.SelfId, visitor.Page, StringComparison.Ordinal);
+        Assert.True(request.RequiresNumber);
+        Assert.Matches("^[0-9]{2}$", visitor.Number);
 
-        await request.AcceptAsync();
+        await request.AcceptAsync(visitor.Number!);
         var (status, next) = await visitor.WaitForOutcomeAsync(waiting);
         Assert.Equal("accepted", status);
         var callback = await visitor.GetAsync(next!);
@@ -75,8 +77,8 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         await using var site = await SignInSite.StartAsync(network, app, _storage);
         await using var device = await ConnectedDeviceAsync(app.AppId);
         using var visitor = new Visitor(site.CreateBrowser());
-        var waiting = await PushAsync(visitor, device.SelfId);
-        await (await NextRequestAsync(device)).AcceptAsync();
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
+        await (await NextRequestAsync(device)).AcceptAsync(number);
         var (_, next) = await visitor.WaitForOutcomeAsync(waiting);
 
         // Someone who got hold of the URL, in a browser without the correlation cookie of the one that started.
@@ -95,7 +97,7 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         await using var site = await SignInSite.StartAsync(network, app, _storage);
         await using var device = await ConnectedDeviceAsync(app.AppId);
         using var visitor = new Visitor(site.CreateBrowser());
-        var waiting = await PushAsync(visitor, device.SelfId);
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
         await (await NextRequestAsync(device)).RejectAsync();
         var (_, next) = await visitor.WaitForOutcomeAsync(waiting);
 
@@ -132,7 +134,7 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         });
         await using var device = await ConnectedDeviceAsync(app.AppId);
         using var visitor = new Visitor(site.CreateBrowser());
-        var waiting = await PushAsync(visitor, device.SelfId);
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
 
         await (await NextRequestAsync(device)).RejectAsync();
         var (status, next) = await visitor.WaitForOutcomeAsync(waiting);
@@ -172,7 +174,7 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         });
         await using var device = await ConnectedDeviceAsync(app.AppId);
         using var visitor = new Visitor(site.CreateBrowser());
-        var waiting = await PushAsync(visitor, device.SelfId);
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
         var request = await NextRequestAsync(device);
 
         var early = await visitor.GetAsync(waiting.Replace("/signin-self?", "/signin-self/callback?", StringComparison.Ordinal));
@@ -213,7 +215,8 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         var again = await visitor.SubmitAsync("push", device.SelfId);
         Assert.Equal(HttpStatusCode.SeeOther, again.StatusCode);
         var waiting = Visitor.Location(again);
-        await (await NextRequestAsync(device)).AcceptAsync();
+        await visitor.GetAsync(waiting);
+        await (await NextRequestAsync(device)).AcceptAsync(visitor.Number!);
         var (status, next) = await visitor.WaitForOutcomeAsync(waiting);
         Assert.Equal("accepted", status);
         await visitor.GetAsync(next!);
@@ -313,8 +316,8 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         });
         await using var device = await ConnectedDeviceAsync(app.AppId);
         using var visitor = new Visitor(site.CreateBrowser());
-        var waiting = await PushAsync(visitor, device.SelfId);
-        await (await NextRequestAsync(device)).AcceptAsync();
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
+        await (await NextRequestAsync(device)).AcceptAsync(number);
         var (_, next) = await visitor.WaitForOutcomeAsync(waiting);
 
         var refused = await visitor.GetAsync(next!);
@@ -335,8 +338,8 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         await using var device = await ConnectedDeviceAsync(app.AppId);
         var cookies = new System.Net.CookieContainer();
         using var onA = new Visitor(a.CreateBrowser(cookies));
-        var waiting = await PushAsync(onA, device.SelfId);
-        await (await NextRequestAsync(device)).AcceptAsync();
+        var (waiting, number) = await PushAsync(onA, device.SelfId);
+        await (await NextRequestAsync(device)).AcceptAsync(number);
         var (_, next) = await onA.WaitForOutcomeAsync(waiting);
 
         // The load balancer sends the callback to another instance; cookies of 127.0.0.1 are shared across ports.
@@ -352,13 +355,61 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
     }
 
     [Fact]
+    public async Task Push_WrongNumberTyped_NothingSentThenThreeWrongRejects()
+    {
+        var app = await network.CreateAppAsync();
+        await using var site = await SignInSite.StartAsync(network, app, _storage);
+        await using var device = await ConnectedDeviceAsync(app.AppId);
+        using var visitor = new Visitor(site.CreateBrowser());
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
+        var request = await NextRequestAsync(device);
+        var wrong = number == "00" ? "01" : "00";
+
+        await Assert.ThrowsAsync<NumberMismatchException>(() => request.AcceptAsync());
+        var first = await Assert.ThrowsAsync<NumberMismatchException>(() => request.AcceptAsync(wrong));
+        Assert.Equal(2, first.AttemptsLeft);
+        await visitor.GetAsync(waiting.Replace("/signin-self?", "/signin-self/status?", StringComparison.Ordinal));
+        Assert.Contains("\"status\":\"waiting\"", visitor.Page, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<NumberMismatchException>(() => request.AcceptAsync(wrong));
+        var last = await Assert.ThrowsAsync<NumberMismatchException>(() => request.AcceptAsync(wrong));
+
+        Assert.Equal(0, last.AttemptsLeft);
+        var (status, next) = await visitor.WaitForOutcomeAsync(waiting);
+        Assert.Equal("rejected", status);
+        await visitor.GetAsync(next!);
+        Assert.Equal(HttpStatusCode.Redirect, (await visitor.GetAsync("/")).StatusCode);
+    }
+
+    [Fact]
+    public async Task NumberMatchingOff_NoNumberShownAndAPlainAcceptSignsIn()
+    {
+        var app = await network.CreateAppAsync();
+        await using var site = await SignInSite.StartAsync(network, app, _storage, new SiteSettings { Configure = o => o.NumberMatching = false });
+        await using var device = await ConnectedDeviceAsync(app.AppId);
+        using var visitor = new Visitor(site.CreateBrowser());
+        await visitor.OpenProtectedPageAsync();
+        var waiting = Visitor.Location(await visitor.SubmitAsync("push", device.SelfId));
+        await visitor.GetAsync(waiting);
+        Assert.Null(visitor.Number);
+        var request = await NextRequestAsync(device);
+        Assert.False(request.RequiresNumber);
+
+        await request.AcceptAsync();
+        var (status, next) = await visitor.WaitForOutcomeAsync(waiting);
+        Assert.Equal("accepted", status);
+        await visitor.GetAsync(next!);
+        await visitor.GetAsync("/");
+        Assert.Equal($"Signed in as {device.SelfId}", visitor.Page);
+    }
+
+    [Fact]
     public async Task StatusStream_SendsWaitingThenTheOutcome()
     {
         var app = await network.CreateAppAsync();
         await using var site = await SignInSite.StartAsync(network, app, _storage);
         await using var device = await ConnectedDeviceAsync(app.AppId);
         using var visitor = new Visitor(site.CreateBrowser());
-        var waiting = await PushAsync(visitor, device.SelfId);
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
         var request = await NextRequestAsync(device);
 
         using var get = new HttpRequestMessage(HttpMethod.Get, waiting.Replace("/signin-self?", "/signin-self/status?", StringComparison.Ordinal));
@@ -375,7 +426,7 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
                 events.Add(line);
                 if (events.Count == 1)
                 {
-                    await request.AcceptAsync();
+                    await request.AcceptAsync(number);
                 }
             }
         }
@@ -392,8 +443,8 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         var site = await SignInSite.StartAsync(network, app, _storage);
         var device = await ConnectedDeviceAsync(app.AppId);
         var visitor = new Visitor(site.CreateBrowser());
-        var waiting = await PushAsync(visitor, device.SelfId);
-        await (await NextRequestAsync(device)).AcceptAsync();
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
+        await (await NextRequestAsync(device)).AcceptAsync(number);
         var (_, next) = await visitor.WaitForOutcomeAsync(waiting);
         await visitor.GetAsync(next!);
         await visitor.GetAsync("/");
@@ -408,13 +459,16 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         return device;
     }
 
-    /// <summary>From the protected page to "waiting": returns the waiting page's URL.</summary>
-    private static async Task<string> PushAsync(Visitor visitor, string selfId)
+    /// <summary>From the protected page to "waiting": returns the waiting page's URL and the number it shows.</summary>
+    private static async Task<(string Waiting, string Number)> PushAsync(Visitor visitor, string selfId)
     {
         await visitor.OpenProtectedPageAsync();
         var sent = await visitor.SubmitAsync("push", selfId);
         Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
-        return Visitor.Location(sent);
+        var waiting = Visitor.Location(sent);
+        await visitor.GetAsync(waiting);
+        Assert.Equal("waiting", visitor.Stage);
+        return (waiting, visitor.Number ?? throw new InvalidOperationException("The waiting page shows no number:\n" + visitor.Page));
     }
 
     internal static async Task<IncomingRequest> NextRequestAsync(SelfDevice device)

@@ -99,6 +99,9 @@ public sealed partial class Visitor(HttpClient http) : IDisposable
         return match.Success ? WebUtility.HtmlDecode(match.Groups[1].Value) : null;
     }
 
+    /// <summary>The number the waiting page asks to type on the device; null when it shows none.</summary>
+    public string? Number => Regex.Match(Page, "id=\"number\"[^>]*>([0-9]+)<") is { Success: true } m ? m.Groups[1].Value : null;
+
     /// <summary>The stage the login page shows (data-stage).</summary>
     public string? Stage => Attribute("data-stage");
 

@@ -357,19 +357,22 @@ public sealed class SelfAuthenticationHandler(
 
                 // Wake up when the answer arrives here; re-check on a timer too, for an answer that another instance
                 // received, for the expiry, and to keep proxies from closing an idle stream.
-                var wake = Task.Delay(Options.StatusPollInterval * 5, Time, aborted);
+                using var round = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+                var wake = Task.Delay(Options.StatusPollInterval * 5, Time, round.Token);
                 Task answered;
                 try
                 {
-                    answered = client.Authentication.WaitForResponseAsync(cid, aborted);
+                    answered = client.Authentication.WaitForResponseAsync(cid, round.Token);
                 }
                 catch (ArgumentException)
                 {
-                    answered = Task.Delay(Options.StatusPollInterval, Time, aborted);
+                    answered = Task.Delay(Options.StatusPollInterval, Time, round.Token);
                 }
 
                 await Task.WhenAny(wake, answered);
-                if (!answered.IsCompleted)
+                var woken = answered.IsCompleted;
+                await round.CancelAsync();
+                if (!woken)
                 {
                     await Response.WriteAsync(": waiting\n\n", aborted);
                 }
@@ -485,6 +488,13 @@ public sealed class SelfAuthenticationHandler(
             return Resolution.Refuse("the sign-in state has expired", state);
         }
 
+        // The correlation cookie ties the sign-in to the browser that started it (and is deleted on the way); checked
+        // first, so that someone else holding the URL cannot use up the state of the person signing in.
+        if (!ValidateCorrelationId(state.Properties))
+        {
+            return Resolution.Refuse("the sign-in was started in another browser, or its correlation cookie is missing", state);
+        }
+
         // Single use: a state whose outcome was taken once is refused, here and on every instance sharing the cache.
         var cache = Context.RequestServices.GetRequiredService<IDistributedCache>();
         var usedKey = "Self.AspNetCore.used:" + Scheme.Name + ":" + cid;
@@ -497,12 +507,6 @@ public sealed class SelfAuthenticationHandler(
         {
             AbsoluteExpirationRelativeToNow = (state.ExpiresAt.Value - now).Duration() + Options.CallbackGrace + Options.RemoteAuthenticationTimeout,
         }, Context.RequestAborted);
-
-        // The correlation cookie ties the sign-in to the browser that started it (and is deleted on the way).
-        if (!ValidateCorrelationId(state.Properties))
-        {
-            return Resolution.Refuse("the sign-in was started in another browser, or its correlation cookie is missing", state);
-        }
 
         Log.Ended(Logger, cid, response.Status.ToString());
         switch (response.Status)

@@ -57,17 +57,32 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
     [Fact]
     public async Task Callback_Replayed_RefusedAndNotSignedInAgain()
     {
-        var (site, device, visitor, callback) = await SignedInAsync();
-        await using var _ = site;
-        await using var __ = device;
-        using var ___ = visitor;
+        var app = await network.CreateAppAsync();
+        await using var site = await SignInSite.StartAsync(network, app, _storage);
+        await using var device = await ConnectedDeviceAsync(app.AppId);
+        var cookies = new CookieContainer();
+        using var visitor = new Visitor(site.CreateBrowser(cookies));
+        var (waiting, number) = await PushAsync(visitor, device.SelfId);
+        await (await NextRequestAsync(device)).AcceptAsync(number);
+        var (_, next) = await visitor.WaitForOutcomeAsync(waiting);
+        var correlation = cookies.GetAllCookies().Single(c => c.Name.StartsWith(".AspNetCore.Correlation.", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Redirect, (await visitor.GetAsync(next!)).StatusCode);
 
-        var replay = await visitor.GetAsync(callback);
+        // Same browser again: its correlation cookie went with the first use.
+        var again = await visitor.GetAsync(next!);
+        Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        Assert.Equal("error", visitor.Stage);
+
+        // Even with the correlation cookie put back (copied before the first use), the state is spent.
+        var copied = new CookieContainer();
+        copied.Add(new Cookie(correlation.Name, correlation.Value, correlation.Path, correlation.Domain));
+        using var withCookie = new Visitor(site.CreateBrowser(copied));
+        var replay = await withCookie.GetAsync(next!);
 
         Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
-        Assert.Equal("error", visitor.Stage);
-        Assert.Contains("already used", string.Join(" ", site.Logs.Select(l => l.Message)), StringComparison.Ordinal);
-        Assert.DoesNotContain(replay.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : [], c => c.StartsWith(".AspNetCore.Cookies=", StringComparison.Ordinal));
+        Assert.Contains(site.Logs, l => l.Message.Contains("already used", StringComparison.Ordinal));
+        Assert.DoesNotContain(replay.Headers.TryGetValues("Set-Cookie", out var set) ? set : [], c => c.StartsWith(".AspNetCore.Cookies=", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Redirect, (await withCookie.GetAsync("/")).StatusCode);
     }
 
     [Fact]
@@ -435,21 +450,6 @@ public sealed class SignInFlowTests(NetworkFixture network) : IDisposable
         Assert.Contains("\"status\":\"waiting\"", events[0], StringComparison.Ordinal);
         Assert.Contains("\"status\":\"accepted\"", events[1], StringComparison.Ordinal);
         Assert.Contains("/signin-self/callback?state=", events[1], StringComparison.Ordinal);
-    }
-
-    private async Task<(SignInSite Site, SelfDevice Device, Visitor Visitor, string Callback)> SignedInAsync()
-    {
-        var app = await network.CreateAppAsync();
-        var site = await SignInSite.StartAsync(network, app, _storage);
-        var device = await ConnectedDeviceAsync(app.AppId);
-        var visitor = new Visitor(site.CreateBrowser());
-        var (waiting, number) = await PushAsync(visitor, device.SelfId);
-        await (await NextRequestAsync(device)).AcceptAsync(number);
-        var (_, next) = await visitor.WaitForOutcomeAsync(waiting);
-        await visitor.GetAsync(next!);
-        await visitor.GetAsync("/");
-        Assert.Equal($"Signed in as {device.SelfId}", visitor.Page);
-        return (site, device, visitor, next!);
     }
 
     private async Task<SelfDevice> ConnectedDeviceAsync(string appId)

@@ -10,8 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddSelfClient(builder.Configuration.GetSection("Self"));
 builder.Services.AddAuthentication(o => (o.DefaultScheme, o.DefaultChallengeScheme) = (CookieAuthenticationDefaults.AuthenticationScheme, "Self"))
     .AddCookie().AddSelf();
-builder.Services.AddAuthorization();
-builder.Services.AddHealthChecks().AddSelfClientHealthCheck();
+builder.Services.AddAuthorization().AddHealthChecks().AddSelfClientHealthCheck();
 var app = builder.Build();
 app.MapGet("/", (ClaimsPrincipal user) => $"Signed in as {user.Identity!.Name}").RequireAuthorization();
 app.MapHealthChecks("/healthz");

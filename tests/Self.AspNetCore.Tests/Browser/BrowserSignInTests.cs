@@ -47,8 +47,7 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
         await BrowserFixture.ScreenshotAsync(page, "waiting");
         await request.AcceptAsync(number!);
 
-        await page.WaitForURLAsync(new Uri(site.BaseAddress, "/").ToString(), new() { Timeout = Patience });
-        Assert.Equal($"Signed in as {device.SelfId}", (await page.Locator("body").TextContentAsync())?.Trim());
+        await LandsSignedInAsync(page, site, device.SelfId);
     }
 
     [Fact]
@@ -124,8 +123,7 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
         var payload = await code.GetAttributeAsync("data-qr-payload");
         await device.AnswerQrAsync(payload!, accept: true);
 
-        await page.WaitForURLAsync(new Uri(site.BaseAddress, "/").ToString(), new() { Timeout = Patience });
-        Assert.Equal($"Signed in as {device.SelfId}", (await page.Locator("body").TextContentAsync())?.Trim());
+        await LandsSignedInAsync(page, site, device.SelfId);
     }
 
     [Fact]
@@ -150,8 +148,7 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
 
         var request = await SignInFlowTests.NextRequestAsync(device);
         await request.AcceptAsync((await page.Locator("#number").TextContentAsync())!);
-        await page.WaitForURLAsync(new Uri(site.BaseAddress, "/").ToString(), new() { Timeout = Patience });
-        Assert.Equal($"Signed in as {device.SelfId}", (await page.Locator("body").TextContentAsync())?.Trim());
+        await LandsSignedInAsync(page, site, device.SelfId);
     }
 
     [Fact]
@@ -189,6 +186,22 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
         await page.WaitForURLAsync(url => b is not null && url == new Uri(b.BaseAddress, "/").ToString(), new() { Timeout = Patience });
         await using var onB = b!;
         Assert.Equal($"Signed in as {device.SelfId}", (await page.Locator("body").TextContentAsync())?.Trim());
+    }
+
+    /// <summary>Waits for the protected page; on a time-out the failure carries the page and the site's log.</summary>
+    private static async Task LandsSignedInAsync(IPage page, SignInSite site, string selfId)
+    {
+        try
+        {
+            await page.WaitForURLAsync(new Uri(site.BaseAddress, "/").ToString(), new() { Timeout = Patience });
+        }
+        catch (TimeoutException ex)
+        {
+            var log = string.Join("\n", site.Logs.Select(l => $"{l.Level} {l.Category}: {l.Message}"));
+            throw new TimeoutException($"Not signed in; the page is {page.Url}:\n{await page.ContentAsync()}\nsite log:\n{log}", ex);
+        }
+
+        Assert.Equal($"Signed in as {selfId}", (await page.Locator("body").TextContentAsync())?.Trim());
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);

@@ -2,7 +2,7 @@
 # Installs the system packages that the tests need (idempotent). The embedded default product needs none of them:
 # libolm3 is loaded only by the crypto interop tests, as the reference the managed Olm is checked against;
 # postgresql and nats-server are started by the scale-out tests themselves, on loopback, in temp folders;
-# chromium is the headless browser the web authenticator's tests drive (Playwright, never a downloaded browser).
+# chromium is the headless browser that the browser tests (authenticator, sign-in, OIDC code flow) drive with Playwright — never a downloaded one.
 set -euo pipefail
 
 need=()

@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Request {Cid} ended rejected: {SelfId}'s device accepted without the number shown")]
     public static partial void NumberMismatch(ILogger logger, string cid, string selfId);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Error, Message = "SelfClient did not start ({Error}): {Reason} — Self sign-in is unavailable until this is fixed and the app restarts")]
+    public static partial void StartFailed(ILogger logger, string error, string reason);
 }

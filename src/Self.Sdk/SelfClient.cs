@@ -30,6 +30,7 @@ public sealed class SelfClient : IAsyncDisposable
     private SigningKey? _signingKey;
     private Task? _restored;
     private int _started;
+    private int _ready;
     private bool _disposed;
 
     /// <summary>Creates the client; nothing is checked or opened until <see cref="StartAsync"/>.</summary>
@@ -55,6 +56,42 @@ public sealed class SelfClient : IAsyncDisposable
 
     /// <summary>The app's name as registered on the network (known after <see cref="StartAsync"/>).</summary>
     public string? AppName { get; private set; }
+
+    /// <summary>
+    /// Where the client is in its life: whether it started, is connected to the network's messaging service, is
+    /// reconnecting, or failed to start (see <see cref="StartFailure"/>). Health checks report this.
+    /// </summary>
+    public SelfClientStatus Status
+    {
+        get
+        {
+            if (_disposed)
+            {
+                return SelfClientStatus.Stopped;
+            }
+
+            if (StartFailure is not null)
+            {
+                return SelfClientStatus.Failed;
+            }
+
+            if (_endpoint is not { } endpoint || Volatile.Read(ref _ready) == 0)
+            {
+                return Volatile.Read(ref _started) == 0 ? SelfClientStatus.NotStarted : SelfClientStatus.Starting;
+            }
+
+            return endpoint.Connection.State switch
+            {
+                ConnectionState.Connected => SelfClientStatus.Connected,
+                ConnectionState.Created or ConnectionState.Connecting or ConnectionState.Reconnecting => SelfClientStatus.Reconnecting,
+                ConnectionState.Closed => SelfClientStatus.Stopped,
+                _ => SelfClientStatus.Failed,
+            };
+        }
+    }
+
+    /// <summary>Why <see cref="StartAsync"/> failed, when it did; null otherwise.</summary>
+    public Exception? StartFailure { get; private set; }
 
     /// <summary>Raised when the messaging connection is lost; the client reconnects by itself unless told otherwise.</summary>
     public event EventHandler<MessagingDisconnectedEventArgs>? Disconnected;
@@ -84,6 +121,22 @@ public sealed class SelfClient : IAsyncDisposable
             throw new InvalidOperationException("StartAsync was already called.");
         }
 
+        try
+        {
+            await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _ready, 1);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Every failure path of StartCoreAsync has disposed the endpoint; calls now say why the client is not started.
+            _endpoint = null;
+            StartFailure = ex;
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
         Options.Validate();
         _signingKey = SigningKey.ParseSecret(Options.AppSecret);
         var apiUrl = Options.ResolveApiUrl();
@@ -183,5 +236,7 @@ public sealed class SelfClient : IAsyncDisposable
         }
     }
 
-    private static InvalidOperationException NotStarted() => new("Call SelfClient.StartAsync first.");
+    private InvalidOperationException NotStarted() => StartFailure is { } failure
+        ? new InvalidOperationException($"The SelfClient did not start: {failure.Message}", failure)
+        : new InvalidOperationException("Call SelfClient.StartAsync first.");
 }

@@ -147,6 +147,28 @@ public sealed class AuthenticationService
     }
 
     /// <summary>
+    /// Where the request <paramref name="conversationId"/> stands, without waiting: still pending (with its expiry), or
+    /// ended (with its outcome). Null when this app has no such request, or it ended long ago. For apps that draw their
+    /// own sign-in screen and poll.
+    /// </summary>
+    public Task<AuthenticationRequestState?> GetStatusAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(conversationId);
+        cancellationToken.ThrowIfCancellationRequested();
+        AuthenticationRequestState? state = null;
+        if (_tracker.FindEnded(conversationId) is { } ended)
+        {
+            state = new AuthenticationRequestState(conversationId, ended.SelfId, null, ended);
+        }
+        else if (_tracker.Find(conversationId) is { } pending)
+        {
+            state = new AuthenticationRequestState(conversationId, pending.SelfId, pending.Expires, null);
+        }
+
+        return Task.FromResult(state);
+    }
+
+    /// <summary>
     /// A request anyone may answer (<c>sub</c> = <c>-</c>) drawn as a QR code for a phone to scan; wait for the
     /// answer with <see cref="WaitForResponseAsync"/> on <see cref="QrCode.ConversationId"/>. The answer tells who
     /// the user is.

@@ -557,6 +557,13 @@ public sealed class SecureMessenger
             return null;
         }
 
+        // A message from a device the cached list does not name (an app instance that registered since) means the
+        // list is stale: answers must reach that device too, so the next send fetches the list again.
+        if (_deviceLists.TryGetValue(sender.Id, out var cachedDevices) && !cachedDevices.Devices.Contains(sender.Device, StringComparer.Ordinal))
+        {
+            _deviceLists.TryRemove(sender.Id, out _);
+        }
+
         var now = _time.GetUtcNow();
         var keepUntil = claims.Exp > now ? claims.Exp + TimeSpan.FromDays(1) : now + JtiRetention;
         batch.AddSeenJti(claims.Jti, keepUntil > now + JtiRetention ? now + JtiRetention : keepUntil);

@@ -107,7 +107,7 @@ public sealed class AuthenticationService
 
     /// <summary>
     /// Waits for the outcome of the request <paramref name="conversationId"/> (one sent in any style, a QR code or a deep
-    /// link, before or after a restart).
+    /// link, before or after a restart, by this instance or by another instance of the same app — docs/app-devices.md).
     /// </summary>
     /// <exception cref="ArgumentException">No open or recently ended request has this conversation id.</exception>
     public Task<AuthenticationResponse> WaitForResponseAsync(string conversationId, CancellationToken cancellationToken = default)
@@ -121,6 +121,12 @@ public sealed class AuthenticationService
         if (_tracker.FindEnded(conversationId) is { } ended)
         {
             return Task.FromResult(ended);
+        }
+
+        // A request that another instance of this app sent: the answer reaches this instance too.
+        if (_tracker.AdoptOther(conversationId) is { } adopted)
+        {
+            return adopted.Completion.Task.WaitAsync(cancellationToken);
         }
 
         throw new ArgumentException($"No request of this app has conversation id '{conversationId}' (it may have ended long ago).", nameof(conversationId));
@@ -184,7 +190,8 @@ public sealed class AuthenticationService
         var answered = await _tracker.CompleteAsync(
             claims.Cid!,
             new AuthenticationResponse(status, claims.Iss, claims.DeviceId ?? message.Sender.Device, claims.Cid!),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            includeOtherInstances: true).ConfigureAwait(false);
         if (!answered)
         {
             Log.ResponseDropped(_logger, "the request was already answered or had expired", claims.Cid, message.Sender.ToString());
@@ -197,7 +204,8 @@ public sealed class AuthenticationService
         // The signature was verified by the messenger against the sender's key history (kid valid at iat), and the
         // jti against those already processed; what is left is whether this response answers one of our requests.
         var now = _client.TimeProvider.GetUtcNow();
-        if (claims.Cid is null || _tracker.Find(claims.Cid) is not { } pending)
+        // An answer to a request that another instance of this app sent is checked against what its signed cid says.
+        if (claims.Cid is null || (_tracker.Find(claims.Cid) ?? _tracker.DescribeOther(claims.Cid)) is not { } pending)
         {
             return "cid names no open request";
         }
@@ -296,8 +304,8 @@ public sealed class AuthenticationService
     private (string Cid, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(string subject, AuthenticationRequestOptions? options)
     {
         options ??= new AuthenticationRequestOptions();
-        var cid = options.ConversationId ?? Guid.NewGuid().ToString();
-        if (!SelfIds.IsConversationId(cid))
+        var cid = options.ConversationId;
+        if (cid is not null && !SelfIds.IsConversationId(cid))
         {
             throw new ArgumentException($"ConversationId must be 1 to {SelfIds.MaxConversationIdLength} characters.", nameof(options));
         }
@@ -321,6 +329,8 @@ public sealed class AuthenticationService
 
         var now = _client.TimeProvider.GetUtcNow();
         var expires = now + expiry;
+        // Signed so that every instance of the app can check an answer to it (docs/app-devices.md).
+        cid ??= _tracker.NewConversationId(subject, MessageTypes.FactsQueryRequest, expires);
         var claims = new AuthenticationRequestClaims
         {
             Typ = MessageTypes.FactsQueryRequest,

@@ -14,6 +14,11 @@ if (args is ["--serve", var servePort, var serveData])
     return await ServerProcess.ServeAsync(int.Parse(servePort, CultureInfo.InvariantCulture), serveData);
 }
 
+if (args is ["--app-instances", ..])
+{
+    return await AppInstances.RunAsync(args);
+}
+
 var options = BenchOptions.Parse(args);
 if (options is null)
 {

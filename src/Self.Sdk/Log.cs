@@ -34,6 +34,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Request {Cid} to {SelfId} could not be sent: {Reason}")]
     public static partial void SendFailed(ILogger logger, string cid, string selfId, string reason);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Request {Cid} ended rejected: {SelfId}'s device accepted without the number shown")]
+    public static partial void NumberMismatch(ILogger logger, string cid, string selfId);
+
     // 4050–4069: app devices (several instances of one app; docs/app-devices.md).
     [LoggerMessage(EventId = 4050, Level = LogLevel.Information, Message = "App device {AppId}:{DeviceId} registered in the app's key history (replacing an earlier key: {Replaced})")]
     public static partial void AppDeviceRegistered(ILogger logger, string appId, string deviceId, bool replaced);

@@ -14,18 +14,21 @@ namespace Self.Sdk.Instances;
 /// the checks of spec §9 against that, without a shared store. Nobody without the app secret can make one.
 /// </summary>
 /// <remarks>
-/// <c>s1.</c> + b64url(version, type, expiry as unix seconds, instance tag, random, subject) + <c>.</c> + b64url of
-/// the first 16 bytes of HMAC-SHA-256 over the payload: at most 90 characters, within the 128 of spec §1.
+/// <c>s1.</c> + b64url(version, type (bit 7: with a number), expiry as unix seconds, instance tag, random, masked
+/// number?, subject) + <c>.</c> + b64url of the first 16 bytes of HMAC-SHA-256 over the payload: at most 90
+/// characters, within the 128 of spec §1.
 /// </remarks>
 internal sealed class ConversationIds
 {
     private const string Prefix = "s1.";
     private const byte Version = 1;
     private const byte FactsQuery = 1;
+    private const byte WithNumber = 0x80;
     private const int TagSize = 4;
     private const int RandomSize = 12;
     private const int MacSize = 16;
     private const int FixedSize = 1 + 1 + 8 + TagSize + RandomSize;
+    private static readonly byte[] NumberLabel = Encoding.ASCII.GetBytes("number");
     private static readonly byte[] KdfInfo = Encoding.ASCII.GetBytes("self-sdk conversation ids v1");
 
     private readonly byte[] _key;
@@ -38,22 +41,37 @@ internal sealed class ConversationIds
         _tag = SHA256.HashData(Encoding.UTF8.GetBytes(deviceId))[..TagSize];
     }
 
-    /// <summary>A fresh id for a request of <paramref name="requestType"/> to <paramref name="subject"/> (a Self ID or <c>-</c>).</summary>
-    public string Create(string subject, string requestType, DateTimeOffset expires)
+    /// <summary>
+    /// A fresh id for a request of <paramref name="requestType"/> to <paramref name="subject"/> (a Self ID or <c>-</c>);
+    /// with number matching, the 2-digit <paramref name="number"/> goes in masked by a byte of the keyed PRF, so that
+    /// the device (which sees the cid) learns nothing about it.
+    /// </summary>
+    public string Create(string subject, string requestType, DateTimeOffset expires, string? number = null)
     {
         if (requestType != Protocol.Messages.MessageTypes.FactsQueryRequest)
         {
             throw new ArgumentException($"Only {Protocol.Messages.MessageTypes.FactsQueryRequest} requests get signed conversation ids.", nameof(requestType));
         }
 
+        if (number is not null && (number.Length != 2 || !char.IsAsciiDigit(number[0]) || !char.IsAsciiDigit(number[1])))
+        {
+            throw new ArgumentException("The number must be 2 digits.", nameof(number));
+        }
+
         var sub = Encoding.ASCII.GetBytes(subject);
-        var payload = new byte[FixedSize + sub.Length];
+        var extra = number is null ? 0 : 1;
+        var payload = new byte[FixedSize + extra + sub.Length];
         payload[0] = Version;
-        payload[1] = FactsQuery;
+        payload[1] = number is null ? FactsQuery : (byte)(FactsQuery | WithNumber);
         BinaryPrimitives.WriteInt64BigEndian(payload.AsSpan(2), expires.ToUnixTimeSeconds());
         _tag.CopyTo(payload.AsSpan(10));
         RandomNumberGenerator.Fill(payload.AsSpan(10 + TagSize, RandomSize));
-        sub.CopyTo(payload.AsSpan(FixedSize));
+        if (number is not null)
+        {
+            payload[FixedSize] = (byte)(int.Parse(number, System.Globalization.CultureInfo.InvariantCulture) ^ Mask(payload.AsSpan(0, FixedSize)));
+        }
+
+        sub.CopyTo(payload.AsSpan(FixedSize + extra));
         return Prefix + Base64Codec.EncodeUrl(payload) + "." + Base64Codec.EncodeUrl(Mac(payload));
     }
 
@@ -91,12 +109,26 @@ internal sealed class ConversationIds
             return false;
         }
 
-        if (payload[0] != Version || payload[1] != FactsQuery)
+        if (payload[0] != Version || (payload[1] & ~WithNumber) != FactsQuery)
         {
             return false;
         }
 
-        var subject = Encoding.ASCII.GetString(payload.AsSpan(FixedSize));
+        string? number = null;
+        var subjectStart = FixedSize;
+        if ((payload[1] & WithNumber) != 0)
+        {
+            var value = payload[FixedSize] ^ Mask(payload.AsSpan(0, FixedSize));
+            if (value > 99 || payload.Length <= FixedSize + 1)
+            {
+                return false;
+            }
+
+            number = value.ToString("D2", System.Globalization.CultureInfo.InvariantCulture);
+            subjectStart++;
+        }
+
+        var subject = Encoding.ASCII.GetString(payload.AsSpan(subjectStart));
         if (subject != "-" && !SelfIds.IsUserId(subject))
         {
             return false;
@@ -104,11 +136,20 @@ internal sealed class ConversationIds
 
         var expires = DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64BigEndian(payload.AsSpan(2)));
         var own = payload.AsSpan(10, TagSize).SequenceEqual(_tag);
-        conversation = new SignedConversation(subject, Protocol.Messages.MessageTypes.FactsQueryRequest, expires, own);
+        conversation = new SignedConversation(subject, Protocol.Messages.MessageTypes.FactsQueryRequest, expires, own, number);
         return true;
     }
 
     private byte[] Mac(ReadOnlySpan<byte> payload) => HMACSHA256.HashData(_key, payload)[..MacSize];
+
+    // One byte of HMAC over a label and the id's fixed part (12 random bytes included): a fresh uniform pad per id.
+    private byte Mask(ReadOnlySpan<byte> fixedPart)
+    {
+        Span<byte> input = stackalloc byte[NumberLabel.Length + FixedSize];
+        NumberLabel.CopyTo(input);
+        fixedPart.CopyTo(input[NumberLabel.Length..]);
+        return HMACSHA256.HashData(_key, input)[0];
+    }
 }
 
 /// <summary>What a signed conversation id says about its request.</summary>
@@ -116,4 +157,5 @@ internal sealed class ConversationIds
 /// <param name="RequestType">The request's <c>typ</c>.</param>
 /// <param name="Expires">The request's expiry (whole seconds).</param>
 /// <param name="IsOwn">True when this instance (this device id) sent it.</param>
-internal readonly record struct SignedConversation(string SelfId, string RequestType, DateTimeOffset Expires, bool IsOwn);
+/// <param name="Number">The number the app shows (number matching, spec §9a), or null.</param>
+internal readonly record struct SignedConversation(string SelfId, string RequestType, DateTimeOffset Expires, bool IsOwn, string? Number);

@@ -33,7 +33,7 @@ internal static class AuthCommands
         var app = CommonOptions.App();
         var server = CommonOptions.Server("The network (default: the one the app was created on).");
         var deviceId = DeviceIdOption();
-        var json = CommonOptions.Json();
+        var json = CommonOptions.Json("Print a line with the conversation id once waiting, then the outcome, as JSON.");
         var wait = new Command(
             "wait",
             "Wait for the answer to a request that this app sent, from any of its instances. Exit code as for 'auth request'.")
@@ -60,6 +60,12 @@ internal static class AuthCommands
         catch (ArgumentException ex)
         {
             throw new CliException($"No open request of {app.Name} has conversation id '{cid}': {ex.Message}");
+        }
+
+        if (json)
+        {
+            // Once this instance is connected and waiting: a script (or a test) knows the answer will reach it.
+            JsonOutput.Write(context.Output, new SentOutput(cid, Payload: null), OutputJson.Default.SentOutput);
         }
 
         var response = await Waiting.RunAsync(context.Console, json, $"Waiting for the answer to {cid}…", waiting).ConfigureAwait(false);

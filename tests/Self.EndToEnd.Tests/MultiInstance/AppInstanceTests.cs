@@ -88,6 +88,27 @@ public sealed class AppInstanceTests(NetworkFixture network) : IDisposable
     }
 
     [Fact]
+    public async Task NumberMatching_StartedOnA_AwaitedOnB_CountsOnlyWithTheNumber()
+    {
+        var app = await TestIdentities.CreateAppAsync(network, "Number Elsewhere");
+        await using var instances = await Instances.StartAsync(network, app, _storage, "a", "b");
+        var (a, b) = (instances.Clients[0], instances.Clients[1]);
+        await using var device = await DeviceKit.RegisterAsync(network, _storage, "number-elsewhere");
+        await device.ConnectAsync(app.AppId);
+        var withNumber = new AuthenticationRequestOptions { NumberMatching = true };
+
+        var challenge = await a.Authentication.StartAsync(device.SelfId, withNumber);
+        var onB = b.Authentication.WaitForResponseAsync(challenge.ConversationId);
+        var request = await device.NextRequestAsync();
+        Assert.True(request.RequiresNumber);
+        await request.AcceptAsync(challenge.Number!);
+
+        var response = await onB.WaitAsync(Patience);
+        Assert.Equal(AuthenticationStatus.Accepted, response.Status);
+        Assert.Equal(device.SelfId, response.SelfId);
+    }
+
+    [Fact]
     public async Task RequestSentOnA_NobodyAnswers_EndsExpiredOnBToo()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);

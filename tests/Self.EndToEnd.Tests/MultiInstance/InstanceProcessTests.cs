@@ -31,28 +31,36 @@ public sealed class InstanceProcessTests(NetworkFixture network) : IDisposable
         await device.ConnectAsync(appId);
 
         await using var sender = CliProcess.Start(_cli.HomePath, "auth", "request", device.SelfId, "--app", appId, "--async", "--json", "--device-id", "proc-a");
-        var sent = JsonDocument.Parse(await sender.FirstLineAsync().WaitAsync(Patience)).RootElement;
+        var first = await Task.WhenAny(sender.FirstLineAsync(), sender.WaitForExitAsync(), Task.Delay(Patience));
+        Assert.True(first == sender.FirstLineAsync(), "no cid from " + sender + ": " + sender.Output);
+        var sent = JsonDocument.Parse(await sender.FirstLineAsync()).RootElement;
         var cid = sent.GetProperty("cid").GetString()!;
         await using var waiterB = CliProcess.Start(_cli.HomePath, "auth", "wait", cid, "--app", appId, "--json", "--device-id", "proc-b");
         await using var waiterC = CliProcess.Start(_cli.HomePath, "auth", "wait", cid, "--app", appId, "--json", "--device-id", "proc-c");
 
-        // The person answers once all three instances are devices of the app, so the answer is encrypted to each.
-        var rest = DeviceKit.RestAs(network, new Sdk.Apps.CreatedApp(appId, "Three Processes", _cli.Home.LoadApp(appId).Secret, ""));
-        using (var timeout = new CancellationTokenSource(Patience))
+        // The person answers once all three instances are started devices of the app (registered, one-time keys
+        // published, connected), so the answer is encrypted to each.
+        foreach (var waiter in new[] { waiterB, waiterC })
         {
-            while (!(await rest.GetDevicesAsync(appId, timeout.Token)).ToHashSet().IsSupersetOf(["proc-a", "proc-b", "proc-c"]))
-            {
-                await Task.Delay(100, timeout.Token);
-            }
+            var ready = await Task.WhenAny(waiter.FirstLineAsync(), waiter.WaitForExitAsync(), Task.Delay(Patience));
+            Assert.True(ready == waiter.FirstLineAsync(), $"{waiter} is not waiting: {waiter.Output}");
         }
 
-        var request = await device.NextRequestAsync();
+        var rest = DeviceKit.RestAs(network, new global::Self.Sdk.Apps.CreatedApp(appId, "Three Processes", _cli.Home.LoadApp(appId).Secret, ""));
+        Assert.Equal(["1", "proc-a", "proc-b", "proc-c"], (await rest.GetDevicesAsync(appId)).Order(StringComparer.Ordinal));
+
+        var request = await device.NextRequestAsync().WaitAsync(Patience).ContinueWith(
+            t => t.IsCompletedSuccessfully ? t.Result : throw new InvalidOperationException($"no request reached the device; {sender}: {sender.Output}"), TaskScheduler.Default);
         Assert.Equal(cid, request.ConversationId);
         await request.AcceptAsync();
 
         foreach (var process in new[] { sender, waiterB, waiterC })
         {
-            var (exitCode, output) = await process.WaitForExitAsync().WaitAsync(Patience);
+            var exited = process.WaitForExitAsync();
+            Assert.True(
+                await Task.WhenAny(exited, Task.Delay(Patience)) == exited,
+                $"{process} did not end: {process.Output}\n---- {sender}: {sender.Output}\n---- {waiterB}: {waiterB.Output}\n---- {waiterC}: {waiterC.Output}");
+            var (exitCode, output) = await exited;
             Assert.True(exitCode == 0, $"{process}: exit {exitCode}\n{output}");
             var outcome = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
             Assert.Equal("accepted", outcome.GetProperty("status").GetString());
@@ -125,6 +133,17 @@ public sealed class InstanceProcessTests(NetworkFixture network) : IDisposable
         }
 
         public override string ToString() => "self " + _name;
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                {
+                    return _output.ToString();
+                }
+            }
+        }
 
         public ValueTask DisposeAsync()
         {

@@ -26,6 +26,13 @@ summary=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log
   sed -E 's/.*Failed: +([0-9]+), +Passed: +([0-9]+), +Skipped: +([0-9]+).*/\1 \2 \3/' |
   awk '{f+=$1; p+=$2; s+=$3} END {printf "%d passed, %d failed, %d skipped", p, f, s}')
 rm -f "$log"
+
+# The packages, installed from a local feed into a fresh app and as the self tool (docs/packages.md).
+pack=$(bash scripts/pack-check.sh --no-build 2>&1)
+pack_status=$?
+echo "$pack"
+[ "$pack_status" -eq 0 ] || status=1
+
 echo
 echo "tests: ${summary:-0 passed, 0 failed}"
 exit "$status"

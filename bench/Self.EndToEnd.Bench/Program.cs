@@ -19,6 +19,11 @@ if (args is ["--devices-host", ..])
     return await DeviceHost.HostAsync(args);
 }
 
+if (args is ["--app-instances", ..])
+{
+    return await AppInstances.RunAsync(args);
+}
+
 var options = BenchOptions.Parse(args);
 if (options is null)
 {

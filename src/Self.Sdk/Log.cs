@@ -40,4 +40,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Error, Message = "SelfClient did not start ({Error}): {Reason} — Self sign-in is unavailable until this is fixed and the app restarts")]
     public static partial void StartFailed(ILogger logger, string error, string reason);
+    // 4050–4069: app devices (several instances of one app; docs/app-devices.md).
+    [LoggerMessage(EventId = 4050, Level = LogLevel.Information, Message = "App device {AppId}:{DeviceId} registered in the app's key history (replacing an earlier key: {Replaced})")]
+    public static partial void AppDeviceRegistered(ILogger logger, string appId, string deviceId, bool replaced);
+
+    [LoggerMessage(EventId = 4051, Level = LogLevel.Debug, Message = "App device {AppId}:{DeviceId}: the history changed while registering, trying again ({Reason})")]
+    public static partial void AppDeviceRetry(ILogger logger, string appId, string deviceId, string reason);
+
+    [LoggerMessage(EventId = 4052, Level = LogLevel.Debug, Message = "Request {Cid} of another instance of this app is tracked here too")]
+    public static partial void RequestAdopted(ILogger logger, string cid);
 }

@@ -5,6 +5,7 @@ using Self.Messaging;
 using Self.Protocol.Keys;
 using Self.Sdk.Authentication;
 using Self.Sdk.Connections;
+using Self.Sdk.Instances;
 
 namespace Self.Sdk;
 
@@ -138,8 +139,12 @@ public sealed class SelfClient : IAsyncDisposable
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
         Options.Validate();
-        _signingKey = SigningKey.ParseSecret(Options.AppSecret);
+        var appKey = SigningKey.ParseSecret(Options.AppSecret);
         var apiUrl = Options.ResolveApiUrl();
+        _tracker.UseConversationIds(new ConversationIds(appKey.Seed, Options.AppId, Options.DeviceId));
+
+        // Device "1" is the app key itself; any other device id is an instance with its own key (docs/app-devices.md).
+        _signingKey = await AppDeviceKeys.EnsureAsync(Options, appKey, apiUrl, _logger, cancellationToken).ConfigureAwait(false);
         var endpoint = new SelfEndpoint(new SelfEndpointOptions
         {
             IdentityId = Options.AppId,

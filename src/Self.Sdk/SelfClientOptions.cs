@@ -37,7 +37,13 @@ public sealed record SelfClientOptions
     /// </summary>
     public string Environment { get; init; } = "local";
 
-    /// <summary>This app device's id; apps use <c>"1"</c>.</summary>
+    /// <summary>
+    /// This instance's device id. <c>"1"</c> (the default, what gen-1 SDKs use) connects with the app key itself; only
+    /// one instance may run as <c>"1"</c>, a second one supersedes it. Give every further instance of the app its own
+    /// id (say the host name): on its first start it makes its own device key, keeps it encrypted in
+    /// <see cref="StorageDirectory"/> and adds it to the app's key history with the app key, so that the instances run
+    /// side by side and each sees every answer (docs/app-devices.md).
+    /// </summary>
     public string DeviceId { get; init; } = "1";
 
     /// <summary>Where logs go; none by default.</summary>

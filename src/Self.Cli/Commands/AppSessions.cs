@@ -6,9 +6,12 @@ namespace Self.Cli.Commands;
 /// <summary>Starts the SDK client of an app the command line created.</summary>
 internal static class AppSessions
 {
-    /// <summary>Starts the client of <paramref name="app"/>; on <paramref name="server"/> when given, else where the app was created.</summary>
+    /// <summary>
+    /// Starts the client of <paramref name="app"/>; on <paramref name="server"/> when given, else where the app was
+    /// created; as the app instance <paramref name="deviceId"/> when given, else as device 1.
+    /// </summary>
     public static async Task<SelfClient> StartAsync(
-        CliContext context, SelfHome home, AppProfile app, Uri? server, CancellationToken cancellationToken)
+        CliContext context, SelfHome home, AppProfile app, Uri? server, CancellationToken cancellationToken, string? deviceId = null)
     {
         var client = new SelfClient(new SelfClientOptions
         {
@@ -19,6 +22,7 @@ internal static class AppSessions
             ApiUrl = server ?? new Uri(app.Server),
             LoggerFactory = context.LoggerFactory,
             TimeProvider = context.TimeProvider,
+            DeviceId = deviceId ?? "1",
 
             // A person is waiting at the terminal: say the network is down after a short while, not after minutes.
             MaxRetries = 2,

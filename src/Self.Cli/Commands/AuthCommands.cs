@@ -15,7 +15,61 @@ internal static class AuthCommands
         {
             CreateRequest(context),
             CreateQr(context),
+            CreateWait(context),
         };
+    }
+
+    /// <summary>Which instance of the app this process runs as (docs/app-devices.md).</summary>
+    private static Option<string?> DeviceIdOption() => new("--device-id")
+    {
+        Description = "Run as this instance of the app: several processes of one app each take their own id and run side "
+            + "by side (the first use registers it with the app key). [default: 1, the app key itself]",
+        HelpName = "ID",
+    };
+
+    private static Command CreateWait(CliContext context)
+    {
+        var cid = new Argument<string>("conversation-id") { Description = "The request's conversation id, as 'auth request --async' printed it." };
+        var app = CommonOptions.App();
+        var server = CommonOptions.Server("The network (default: the one the app was created on).");
+        var deviceId = DeviceIdOption();
+        var json = CommonOptions.Json("Print a line with the conversation id once waiting, then the outcome, as JSON.");
+        var wait = new Command(
+            "wait",
+            "Wait for the answer to a request that this app sent, from any of its instances. Exit code as for 'auth request'.")
+        {
+            cid, app, server, deviceId, json,
+        };
+        wait.SetAction((parse, cancellationToken) => WaitAsync(
+            context, parse.GetRequiredValue(cid), parse.GetValue(app), parse.GetValue(server), parse.GetValue(deviceId), parse.GetValue(json),
+            cancellationToken));
+        return wait;
+    }
+
+    private static async Task<int> WaitAsync(
+        CliContext context, string cid, string? appId, Uri? server, string? deviceId, bool json, CancellationToken cancellationToken)
+    {
+        var home = SelfHome.FromEnvironment(context.GetEnvironment);
+        var app = home.LoadApp(appId);
+        await using var client = await AppSessions.StartAsync(context, home, app, server, cancellationToken, deviceId).ConfigureAwait(false);
+        Task<AuthenticationResponse> waiting;
+        try
+        {
+            waiting = client.Authentication.WaitForResponseAsync(cid, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException($"No open request of {app.Name} has conversation id '{cid}': {ex.Message}");
+        }
+
+        if (json)
+        {
+            // Once this instance is connected and waiting: a script (or a test) knows the answer will reach it.
+            JsonOutput.Write(context.Output, new SentOutput(cid, Payload: null), OutputJson.Default.SentOutput);
+        }
+
+        var response = await Waiting.RunAsync(context.Console, json, $"Waiting for the answer to {cid}…", waiting).ConfigureAwait(false);
+        return Report(context, response, json);
     }
 
     private static Command CreateRequest(CliContext context)
@@ -25,7 +79,7 @@ internal static class AuthCommands
         var server = CommonOptions.Server("The network (default: the one the app was created on).");
         var asynchronous = new Option<bool>("--async")
         {
-            Description = "Send the request, print its conversation id at once, then wait for the answer on a subscription.",
+            Description = "Send the request, print its conversation id at once, then wait for the answer (any instance may wait too: 'self auth wait').",
         };
         var expiry = CommonOptions.Duration("--expiry", "How long the user may answer, e.g. 60s, 5m, 1h; at most 24h. [default: 5m]", AuthenticationService.MaxExpiry);
         var description = new Option<string?>("--description")
@@ -43,22 +97,23 @@ internal static class AuthCommands
             Description = "Show a 2-digit number here that the person must type on their device before they can accept (spec 9a).",
         };
         var json = CommonOptions.Json("Print the outcome as JSON (with --async or --number-matching, first a line with the conversation id and number).");
+        var deviceId = DeviceIdOption();
 
         var request = new Command(
             "request",
             "Ask a user to authenticate and wait for the answer. Exit code: 0 accepted, 3 rejected, 4 expired, 1 refused or failed.")
         {
-            selfId, app, server, asynchronous, expiry, description, binding, numberMatching, json,
+            selfId, app, server, asynchronous, expiry, description, binding, numberMatching, json, deviceId,
         };
         request.SetAction((parse, cancellationToken) => RequestAsync(
             context,
             parse.GetRequiredValue(selfId),
             parse.GetValue(app),
             parse.GetValue(server),
+            parse.GetValue(deviceId),
             parse.GetValue(asynchronous),
             new AuthenticationRequestOptions
             {
-                ConversationId = Guid.NewGuid().ToString(),
                 Expiry = parse.GetValue(expiry),
                 Description = parse.GetValue(description),
                 BindingMessage = parse.GetValue(binding),
@@ -80,17 +135,19 @@ internal static class AuthCommands
             HelpName = "TEXT",
         };
         var json = CommonOptions.Json("Print {\"cid\",\"payload\"} instead of drawing the code, then the outcome as JSON.");
+        var deviceId = DeviceIdOption();
 
         var qr = new Command(
             "qr",
             "Draw an authentication request as a QR code and wait for whoever scans it. Exit code as for 'auth request'.")
         {
-            app, server, expiry, description, json,
+            app, server, expiry, description, json, deviceId,
         };
         qr.SetAction((parse, cancellationToken) => QrAsync(
             context,
             parse.GetValue(app),
             parse.GetValue(server),
+            parse.GetValue(deviceId),
             new AuthenticationRequestOptions { Expiry = parse.GetValue(expiry), Description = parse.GetValue(description) },
             parse.GetValue(json),
             cancellationToken));
@@ -102,6 +159,7 @@ internal static class AuthCommands
         string selfId,
         string? appId,
         Uri? server,
+        string? deviceId,
         bool asynchronous,
         AuthenticationRequestOptions options,
         bool json,
@@ -109,7 +167,7 @@ internal static class AuthCommands
     {
         var home = SelfHome.FromEnvironment(context.GetEnvironment);
         var app = home.LoadApp(appId);
-        await using var client = await AppSessions.StartAsync(context, home, app, server, cancellationToken).ConfigureAwait(false);
+        await using var client = await AppSessions.StartAsync(context, home, app, server, cancellationToken, deviceId).ConfigureAwait(false);
         var authentication = client.Authentication;
         var console = context.Console;
         if (!json && options.BindingMessage is { } bindingMessage)
@@ -137,18 +195,9 @@ internal static class AuthCommands
         }
         else if (asynchronous)
         {
-            var cid = options.ConversationId!;
-            var outcome = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-
-            // Subscribed before sending (the cid is ours), so no answer can slip between the two.
-            using var subscription = authentication.Subscribe(response =>
-            {
-                if (response.ConversationId == cid)
-                {
-                    outcome.TrySetResult(response);
-                }
-            });
-            await authentication.SendAsync(selfId, options, cancellationToken).ConfigureAwait(false);
+            // The SDK's signed cid, so that another instance can wait for it too ('self auth wait'); an answer that
+            // arrives before the wait below starts is kept as the request's outcome.
+            var cid = await authentication.SendAsync(selfId, options, cancellationToken).ConfigureAwait(false);
             if (json)
             {
                 JsonOutput.Write(context.Output, new SentOutput(cid, Payload: null), OutputJson.Default.SentOutput);
@@ -159,7 +208,7 @@ internal static class AuthCommands
             }
 
             response = await Waiting.RunAsync(
-                console, json, $"Waiting for {selfId} to answer {cid}…", outcome.Task.WaitAsync(cancellationToken)).ConfigureAwait(false);
+                console, json, $"Waiting for {selfId} to answer {cid}…", authentication.WaitForResponseAsync(cid, cancellationToken)).ConfigureAwait(false);
         }
         else
         {
@@ -172,11 +221,11 @@ internal static class AuthCommands
     }
 
     private static async Task<int> QrAsync(
-        CliContext context, string? appId, Uri? server, AuthenticationRequestOptions options, bool json, CancellationToken cancellationToken)
+        CliContext context, string? appId, Uri? server, string? deviceId, AuthenticationRequestOptions options, bool json, CancellationToken cancellationToken)
     {
         var home = SelfHome.FromEnvironment(context.GetEnvironment);
         var app = home.LoadApp(appId);
-        await using var client = await AppSessions.StartAsync(context, home, app, server, cancellationToken).ConfigureAwait(false);
+        await using var client = await AppSessions.StartAsync(context, home, app, server, cancellationToken, deviceId).ConfigureAwait(false);
         var code = await client.Authentication.GenerateQrCodeAsync(options, cancellationToken).ConfigureAwait(false);
         if (json)
         {

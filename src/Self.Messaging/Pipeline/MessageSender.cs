@@ -52,6 +52,18 @@ internal sealed class MessageSender(
 
     public void ForgetDevices(string recipientId) => _deviceLists.TryRemove(recipientId, out _);
 
+    /// <summary>
+    /// A message from a device the cached list does not name (an app instance that registered since) means the list is
+    /// stale: answers must reach that device too, so the next send fetches the list again.
+    /// </summary>
+    public void NoteSender(Address sender)
+    {
+        if (_deviceLists.TryGetValue(sender.Id, out var cached) && !cached.Devices.Contains(sender.Device, StringComparer.Ordinal))
+        {
+            _deviceLists.TryRemove(sender.Id, out _);
+        }
+    }
+
     // Step 1: the recipient's active devices (cached), without this device.
     private async Task<List<Address>> TargetsAsync(string recipientId, CancellationToken cancellationToken)
     {

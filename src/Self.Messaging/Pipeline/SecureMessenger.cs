@@ -173,6 +173,11 @@ public sealed class SecureMessenger
 
     private async Task DeliverAsync(ReceivedMessage? message, CancellationToken cancellationToken)
     {
+        if (message is not null)
+        {
+            _sender.NoteSender(message.Sender);
+        }
+
         await _deliveryLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {

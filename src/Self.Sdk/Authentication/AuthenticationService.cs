@@ -127,7 +127,7 @@ public sealed class AuthenticationService
 
     /// <summary>
     /// Waits for the outcome of the request <paramref name="conversationId"/> (one sent in any style, a QR code or a deep
-    /// link, before or after a restart).
+    /// link, before or after a restart, by this instance or by another instance of the same app — docs/app-devices.md).
     /// </summary>
     /// <exception cref="ArgumentException">No open or recently ended request has this conversation id.</exception>
     public Task<AuthenticationResponse> WaitForResponseAsync(string conversationId, CancellationToken cancellationToken = default)
@@ -141,6 +141,12 @@ public sealed class AuthenticationService
         if (_tracker.FindEnded(conversationId) is { } ended)
         {
             return Task.FromResult(ended);
+        }
+
+        // A request that another instance of this app sent: the answer reaches this instance too.
+        if (_tracker.AdoptOther(conversationId) is { } adopted)
+        {
+            return adopted.Completion.Task.WaitAsync(cancellationToken);
         }
 
         throw new ArgumentException($"No request of this app has conversation id '{conversationId}' (it may have ended long ago).", nameof(conversationId));
@@ -224,7 +230,8 @@ public sealed class AuthenticationService
             _ => AuthenticationStatus.Unauthorized,
         };
         string? mismatch = null;
-        if (status == AuthenticationStatus.Accepted && _tracker.Find(claims.Cid!)?.Number is { } expected &&
+        // The number of a request that another instance sent is in its signed cid, masked (docs/app-devices.md).
+        if (status == AuthenticationStatus.Accepted && (_tracker.Find(claims.Cid!) ?? _tracker.DescribeOther(claims.Cid!))?.Number is { } expected &&
             !string.Equals(claims.Number, expected, StringComparison.Ordinal))
         {
             // Spec §9a: an accepted answer counts only with the app's own number; a device that ignored number
@@ -239,7 +246,8 @@ public sealed class AuthenticationService
         var answered = await _tracker.CompleteAsync(
             claims.Cid!,
             new AuthenticationResponse(status, claims.Iss, claims.DeviceId ?? message.Sender.Device, claims.Cid!, mismatch),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            includeOtherInstances: true).ConfigureAwait(false);
         if (!answered)
         {
             Log.ResponseDropped(_logger, "the request was already answered or had expired", claims.Cid, message.Sender.ToString());
@@ -252,7 +260,8 @@ public sealed class AuthenticationService
         // The signature was verified by the messenger against the sender's key history (kid valid at iat), and the
         // jti against those already processed; what is left is whether this response answers one of our requests.
         var now = _client.TimeProvider.GetUtcNow();
-        if (claims.Cid is null || _tracker.Find(claims.Cid) is not { } pending)
+        // An answer to a request that another instance of this app sent is checked against what its signed cid says.
+        if (claims.Cid is null || (_tracker.Find(claims.Cid) ?? _tracker.DescribeOther(claims.Cid)) is not { } pending)
         {
             return "cid names no open request";
         }
@@ -310,7 +319,7 @@ public sealed class AuthenticationService
         }
 
         var endpoint = _client.Endpoint;
-        var (cid, expires, jws) = BuildRequest(selfId, options, number?.Claim);
+        var (cid, expires, jws) = BuildRequest(selfId, options, number?.Claim, number?.Number);
         // The open request is stored in the same transaction as the request's sessions: one commit, before it leaves.
         var stored = endpoint.Store.CreateBatch();
         var pending = await _tracker.OpenAsync(
@@ -362,11 +371,11 @@ public sealed class AuthenticationService
     }
 
     private (string Cid, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(
-        string subject, AuthenticationRequestOptions? options, NumberMatch? numberMatch)
+        string subject, AuthenticationRequestOptions? options, NumberMatch? numberMatch, string? number = null)
     {
         options ??= new AuthenticationRequestOptions();
-        var cid = options.ConversationId ?? Guid.NewGuid().ToString();
-        if (!SelfIds.IsConversationId(cid))
+        var cid = options.ConversationId;
+        if (cid is not null && !SelfIds.IsConversationId(cid))
         {
             throw new ArgumentException($"ConversationId must be 1 to {SelfIds.MaxConversationIdLength} characters.", nameof(options));
         }
@@ -390,6 +399,8 @@ public sealed class AuthenticationService
 
         var now = _client.TimeProvider.GetUtcNow();
         var expires = now + expiry;
+        // Signed so that every instance of the app can check an answer to it (docs/app-devices.md).
+        cid ??= _tracker.NewConversationId(subject, MessageTypes.FactsQueryRequest, expires, number);
         var claims = new AuthenticationRequestClaims
         {
             Typ = MessageTypes.FactsQueryRequest,

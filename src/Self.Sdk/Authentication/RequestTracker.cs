@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Self.Messaging;
+using Self.Sdk.Instances;
 
 namespace Self.Sdk.Authentication;
 
@@ -16,11 +17,19 @@ namespace Self.Sdk.Authentication;
 internal sealed class RequestTracker : IAsyncDisposable
 {
     private const int RecentOutcomes = 1024;
+    private const int SweepEvery = 256;
 
     private readonly ConcurrentDictionary<string, PendingRequest> _open = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AuthenticationResponse> _recent = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _recentOrder = new();
+
+    // Requests of other instances of the app that this one has reported, kept until they expire: an instance reports
+    // each request at most once, even when a second device of the user answers it too.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _endedOther = new(StringComparer.Ordinal);
+    private readonly Lock _ownership = new();
     private readonly Lock _gate = new();
+    private ConversationIds? _ids;
+    private int _sweepCountdown = SweepEvery;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private ImmutableSubscribers _subscribers = ImmutableSubscribers.Empty;
@@ -31,6 +40,57 @@ internal sealed class RequestTracker : IAsyncDisposable
     {
         _time = time;
         _logger = logger;
+    }
+
+    /// <summary>Makes and reads the signed conversation ids of this app (set at start).</summary>
+    public void UseConversationIds(ConversationIds ids) => _ids = ids;
+
+    /// <summary>A fresh conversation id that every instance of this app can check.</summary>
+    public string NewConversationId(string subject, string requestType, DateTimeOffset expires, string? number) =>
+        (_ids ?? throw new InvalidOperationException("Call SelfClient.StartAsync first.")).Create(subject, requestType, expires, number);
+
+    /// <summary>
+    /// What a signed conversation id of another instance of this app says about its request, while it is open and
+    /// this instance has not reported it yet; null otherwise (then the answer is dropped, as for unknown cids).
+    /// </summary>
+    public PendingRequest? DescribeOther(string cid)
+    {
+        if (_ids is null || !_ids.TryRead(cid, out var conversation) || conversation.IsOwn || _endedOther.ContainsKey(cid))
+        {
+            return null;
+        }
+
+        return new PendingRequest(cid, conversation.SelfId, conversation.RequestType, conversation.Expires, conversation.Number, callback: null);
+    }
+
+    /// <summary>
+    /// Starts waiting here for a request that another instance of this app sent (its answer reaches every instance),
+    /// with its own expiry timer; null when the cid is not such a request, has expired or was already reported here.
+    /// </summary>
+    public PendingRequest? AdoptOther(string cid)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (DescribeOther(cid) is not { } described || described.Expires <= _time.GetUtcNow())
+        {
+            return null;
+        }
+
+        lock (_ownership)
+        {
+            if (_open.TryGetValue(cid, out var existing))
+            {
+                return existing;
+            }
+
+            if (_endedOther.ContainsKey(cid) || !_open.TryAdd(cid, described))
+            {
+                return null;
+            }
+        }
+
+        Arm(described);
+        Log.RequestAdopted(_logger, cid);
+        return described;
     }
 
     /// <summary>Number of requests waiting for an answer.</summary>
@@ -128,11 +188,32 @@ internal sealed class RequestTracker : IAsyncDisposable
     /// Ends a request with its outcome, once: the first caller wins, later ones (a second device's answer, a late
     /// timer) get false.
     /// </summary>
-    public async Task<bool> CompleteAsync(string cid, AuthenticationResponse response, CancellationToken cancellationToken = default)
+    /// <param name="cid">The request's conversation id.</param>
+    /// <param name="response">Its outcome.</param>
+    /// <param name="cancellationToken">Cancels the store update.</param>
+    /// <param name="includeOtherInstances">Also end a request of another instance of this app that this one does
+    /// not wait on (an answer that reached every instance), once.</param>
+    public async Task<bool> CompleteAsync(
+        string cid, AuthenticationResponse response, CancellationToken cancellationToken = default, bool includeOtherInstances = false)
     {
-        if (!_open.TryRemove(cid, out var pending))
+        PendingRequest? pending;
+        lock (_ownership)
         {
-            return false;
+            if (!_open.TryRemove(cid, out pending))
+            {
+                if (!includeOtherInstances || _disposed || DescribeOther(cid) is not { } described)
+                {
+                    return false;
+                }
+
+                pending = described;
+            }
+
+            if (_ids is not null && _ids.TryRead(cid, out var conversation) && !conversation.IsOwn)
+            {
+                _endedOther[cid] = pending.Expires;
+                SweepEndedOther();
+            }
         }
 
         pending.DisarmTimer();
@@ -258,6 +339,25 @@ internal sealed class RequestTracker : IAsyncDisposable
             (this, pending),
             due,
             Timeout.InfiniteTimeSpan));
+    }
+
+    private void SweepEndedOther()
+    {
+        if (--_sweepCountdown > 0)
+        {
+            return;
+        }
+
+        _sweepCountdown = SweepEvery;
+        var now = _time.GetUtcNow();
+        foreach (var (cid, expires) in _endedOther)
+        {
+            // Past its expiry an answer fails the expiry check anyway.
+            if (expires < now)
+            {
+                _endedOther.TryRemove(cid, out _);
+            }
+        }
     }
 
     private void Remember(string cid, AuthenticationResponse response)

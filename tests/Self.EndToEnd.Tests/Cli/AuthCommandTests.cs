@@ -117,7 +117,9 @@ public sealed class AuthCommandTests(NetworkFixture network) : IDisposable
         var lines = result.JsonLines();
         Assert.Equal(2, lines.Count);
         var cid = lines[0].GetProperty("cid").GetString();
-        Assert.True(Guid.TryParse(cid, out _));
+        // The SDK's signed cid (docs/app-devices.md), so that another instance can wait for it with 'self auth wait'.
+        Assert.True(Self.Protocol.Identifiers.SelfIds.IsConversationId(cid!), cid);
+        Assert.StartsWith("s1.", cid, StringComparison.Ordinal);
         Assert.Equal(cid, lines[1].GetProperty("cid").GetString());
         Assert.Equal("accepted", lines[1].GetProperty("status").GetString());
         var listened = await listen.Completion.WaitAsync(Patience);

@@ -27,7 +27,7 @@ namespace Self.Messaging;
 /// then hands a <see cref="ReceivedMessage"/> to the subscribers. Anything that fails a check is logged and dropped.
 /// Thread-safe.
 /// </summary>
-public sealed class SecureMessenger
+internal sealed class SecureMessenger
 {
     /// <summary>How many sessions per peer address are kept (the newest is used to encrypt).</summary>
     public const int MaxSessionsPerAddress = 5;

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Frames;
 using Self.Protocol.Identifiers;
 using Self.Protocol.Jws;
@@ -49,8 +50,8 @@ public sealed class AuthenticationService
     /// </summary>
     /// <exception cref="NotConnectedException">The user has not connected to this app.</exception>
     /// <exception cref="UnknownIdentityException">No user has this Self ID.</exception>
-    /// <exception cref="Messaging.RateLimitedException">The network limits requests to this user; see its RetryAfter.</exception>
-    /// <exception cref="Messaging.ServerUnreachableException">The network could not be reached after the configured retries.</exception>
+    /// <exception cref="RateLimitedException">The network limits requests to this user; see its RetryAfter.</exception>
+    /// <exception cref="ServerUnreachableException">The network could not be reached after the configured retries.</exception>
     public async Task<AuthenticationResponse> RequestAsync(
         string selfId, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
     {

@@ -9,7 +9,7 @@ namespace Self.Network.Authentication;
 /// Checks auth tokens (spec §4): the signature with the caller's key named by <c>kid</c>, that key valid now,
 /// <c>typ</c> = <c>auth.token</c>, <c>iss</c> = <c>sub</c>, and <c>iat</c>/<c>exp</c> within the allowed skew.
 /// </summary>
-public sealed class TokenAuthenticator(IdentityRegistry registry, SelfNetworkOptions options)
+internal sealed class TokenAuthenticator(IdentityRegistry registry, SelfNetworkOptions options)
 {
     /// <summary>Authenticates a bearer token; throws a 401 refusal with the reason when it is not acceptable.</summary>
     internal async ValueTask<Caller> AuthenticateAsync(string? token, CancellationToken cancellationToken = default)

@@ -5,7 +5,7 @@ using System.Text;
 namespace Self.Network.Diagnostics;
 
 /// <summary>The server's counters, rendered as Prometheus text at <c>/metrics</c>.</summary>
-public sealed class NetworkMetrics
+internal sealed class NetworkMetrics
 {
     private readonly ConcurrentDictionary<string, long> _refusals = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, long> _httpRequests = new();

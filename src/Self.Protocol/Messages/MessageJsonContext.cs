@@ -14,4 +14,4 @@ namespace Self.Protocol.Messages;
 [JsonSerializable(typeof(ConnectionRequestClaims))]
 [JsonSerializable(typeof(ConnectionResponseClaims))]
 [JsonSerializable(typeof(AclClaims))]
-public sealed partial class MessageJsonContext : JsonSerializerContext;
+internal sealed partial class MessageJsonContext : JsonSerializerContext;

@@ -88,3 +88,21 @@ public sealed class RecoveryFailedException(string selfId, string reason, Except
     /// <summary>The identity.</summary>
     public string SelfId { get; } = selfId;
 }
+
+/// <summary>
+/// The request uses number matching (spec §9a) and was accepted without the number, or with digits that are not the
+/// number the app shows. Nothing was sent; after <see cref="MaxAttempts"/> wrong numbers the device rejects the
+/// request by itself, so that the number cannot be found by trying.
+/// </summary>
+public sealed class NumberMismatchException(string conversationId, int attemptsLeft, string message)
+    : SelfException("number_mismatch", message)
+{
+    /// <summary>Wrong numbers a request tolerates before the device rejects it.</summary>
+    public const int MaxAttempts = 3;
+
+    /// <summary>The request's conversation id.</summary>
+    public string ConversationId { get; } = conversationId;
+
+    /// <summary>How many more tries the person has; 0 when the device has rejected the request.</summary>
+    public int AttemptsLeft { get; } = attemptsLeft;
+}

@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Request {Cid} to {SelfId} could not be sent: {Reason}")]
     public static partial void SendFailed(ILogger logger, string cid, string selfId, string reason);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Request {Cid} ended rejected: {SelfId}'s device accepted without the number shown")]
+    public static partial void NumberMismatch(ILogger logger, string cid, string selfId);
 }

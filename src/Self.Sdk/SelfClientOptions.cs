@@ -55,6 +55,12 @@ public sealed record SelfClientOptions
     /// <summary>How often a REST call or connection is retried when the server cannot be reached.</summary>
     public int MaxRetries { get; init; } = 5;
 
+    /// <summary>
+    /// Whether <see cref="Authentication.AuthenticationService.StartAsync"/> asks for number matching (spec §9a) when the
+    /// request's options do not say; off by default, since devices that do not know it cannot be accepted.
+    /// </summary>
+    public bool NumberMatching { get; init; }
+
     /// <summary>Checks every option and throws <see cref="ArgumentException"/> naming the first one to fix.</summary>
     public void Validate()
     {

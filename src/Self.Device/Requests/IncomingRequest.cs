@@ -33,7 +33,7 @@ public enum RequestAnswer
 /// <summary>
 /// An authentication request that passed every check of the spec (signed by the app's key valid at <c>iat</c>,
 /// addressed to this user or to anyone, not expired, expiring within 24 hours, not seen before). Show it to the person
-/// and answer with <see cref="AcceptAsync"/> or <see cref="RejectAsync"/>; the answer is signed with the device's
+/// and answer with <see cref="AcceptAsync(CancellationToken)"/> or <see cref="RejectAsync"/>; the answer is signed with the device's
 /// current key and encrypted to every device of the app. Thread-safe: the first answer wins.
 /// </summary>
 public sealed class IncomingRequest
@@ -45,6 +45,8 @@ public sealed class IncomingRequest
     private readonly SelfDevice _device;
     private int _state;
     private RequestAnswer? _answer;
+    private readonly NumberMatch? _numberMatch;
+    private int _wrongNumbers;
 
     internal IncomingRequest(SelfDevice device, FlattenedJws jws, AuthenticationRequestClaims claims, string? appName, RequestOrigin origin)
     {
@@ -61,7 +63,14 @@ public sealed class IncomingRequest
         RequestId = claims.Jti;
         Subject = claims.Sub;
         Origin = origin;
+        _numberMatch = claims.NumberMatch;
     }
+
+    /// <summary>
+    /// True when the app asks for number matching (spec §9a): ask the person to type the number shown on the app's
+    /// sign-in screen — the device never knows or shows it — and accept with <see cref="AcceptAsync(string, CancellationToken)"/>.
+    /// </summary>
+    public bool RequiresNumber => _numberMatch is not null;
 
     /// <summary>The app that asks.</summary>
     public string AppId { get; }
@@ -120,10 +129,71 @@ public sealed class IncomingRequest
     };
 
     /// <summary>Accepts: sends <c>accepted</c> to every device of the app.</summary>
+    /// <exception cref="NumberMismatchException">The request needs the number (<see cref="RequiresNumber"/>); nothing is sent.</exception>
     /// <exception cref="RequestExpiredException">The request has expired; nothing is sent.</exception>
     /// <exception cref="RequestAlreadyAnsweredException">The request was already answered.</exception>
-    public Task AcceptAsync(CancellationToken cancellationToken = default) =>
-        _device.AnswerAsync(this, RequestAnswer.Accepted, byPolicy: false, cancellationToken);
+    public Task AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        if (RequiresNumber)
+        {
+            throw new NumberMismatchException(
+                ConversationId, NumberMismatchException.MaxAttempts - Volatile.Read(ref _wrongNumbers),
+                "This request uses number matching: type the number shown on the app's screen and accept with it.");
+        }
+
+        return _device.AnswerAsync(this, RequestAnswer.Accepted, byPolicy: false, cancellationToken);
+    }
+
+    /// <summary>
+    /// Accepts with the number the person typed (number matching, spec §9a): sent only when it is the number the app
+    /// shows; the signed answer carries it. For a request without number matching the number is not needed and is
+    /// not sent.
+    /// </summary>
+    /// <exception cref="NumberMismatchException">
+    /// Not the app's number; nothing is sent. After <see cref="NumberMismatchException.MaxAttempts"/> wrong numbers the
+    /// device rejects the request (the exception then says so, with <see cref="NumberMismatchException.AttemptsLeft"/> 0).
+    /// </exception>
+    /// <exception cref="RequestExpiredException">The request has expired; nothing is sent.</exception>
+    /// <exception cref="RequestAlreadyAnsweredException">The request was already answered.</exception>
+    public async Task AcceptAsync(string number, CancellationToken cancellationToken = default)
+    {
+        if (_numberMatch is null)
+        {
+            await _device.AnswerAsync(this, RequestAnswer.Accepted, byPolicy: false, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var typed = number?.Trim();
+        if (_numberMatch.Matches(typed))
+        {
+            await _device.AnswerAsync(this, RequestAnswer.Accepted, byPolicy: false, cancellationToken, typed).ConfigureAwait(false);
+            return;
+        }
+
+        if (Answer is { } answered)
+        {
+            throw new RequestAlreadyAnsweredException(ConversationId, answered.ToString().ToLowerInvariant());
+        }
+
+        var wrong = Interlocked.Increment(ref _wrongNumbers);
+        var left = Math.Max(0, NumberMismatchException.MaxAttempts - wrong);
+        if (left > 0)
+        {
+            throw new NumberMismatchException(
+                ConversationId, left, $"That is not the number shown on the app's screen; {left} {(left == 1 ? "try" : "tries")} left.");
+        }
+
+        // Out of tries: the person cannot see the app's screen (or is guessing); say no so the number cannot be found by trying.
+        try
+        {
+            await _device.AnswerAsync(this, RequestAnswer.Rejected, byPolicy: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestAlreadyAnsweredException)
+        {
+        }
+
+        throw new NumberMismatchException(ConversationId, 0, "That is not the number shown on the app's screen; the request was rejected after too many wrong numbers.");
+    }
 
     /// <summary>Rejects: sends <c>rejected</c> to every device of the app.</summary>
     /// <exception cref="RequestExpiredException">The request has expired; nothing is sent.</exception>

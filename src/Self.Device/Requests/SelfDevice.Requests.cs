@@ -51,7 +51,7 @@ public sealed partial class SelfDevice
     /// <summary>
     /// Reads an authentication request from a scanned QR code or an opened deep link (<c>sub</c> = <c>-</c>: anyone may
     /// answer) and checks it: signed by the app's key valid at <c>iat</c> (from the app's key history), not expired, at
-    /// most 24 hours long, not answered before. Answer it with <see cref="IncomingRequest.AcceptAsync"/> or
+    /// most 24 hours long, not answered before. Answer it with <see cref="IncomingRequest.AcceptAsync(CancellationToken)"/> or
     /// <see cref="IncomingRequest.RejectAsync"/>; the app learns from the answer who the user is.
     /// </summary>
     /// <exception cref="InvalidRequestException">It is not a valid request; the message says which check failed.</exception>
@@ -76,12 +76,22 @@ public sealed partial class SelfDevice
     public async Task<IncomingRequest> AnswerQrAsync(string qrOrDeepLink, bool accept, CancellationToken cancellationToken = default)
     {
         var request = await ReadQrAsync(qrOrDeepLink, cancellationToken).ConfigureAwait(false);
-        await AnswerAsync(request, accept ? RequestAnswer.Accepted : RequestAnswer.Rejected, byPolicy: false, cancellationToken).ConfigureAwait(false);
+        if (accept)
+        {
+            // Goes through the request's own accept, which refuses a request that needs a number (spec §9a).
+            await request.AcceptAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await request.RejectAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return request;
     }
 
     /// <summary>Signs and sends the answer to every device of the app.</summary>
-    internal async Task AnswerAsync(IncomingRequest request, RequestAnswer answer, bool byPolicy, CancellationToken cancellationToken)
+    internal async Task AnswerAsync(
+        IncomingRequest request, RequestAnswer answer, bool byPolicy, CancellationToken cancellationToken, string? number = null)
     {
         var now = _time.GetUtcNow();
         if (now >= request.ExpiresAt)
@@ -121,6 +131,7 @@ public sealed partial class SelfDevice
                     Auth = true,
                     Facts = [],
                     DeviceId = DeviceId,
+                    Number = answer == RequestAnswer.Accepted ? number : null,
                 },
                 session.Key);
             await session.Endpoint.SendAsync(request.AppId, response, request.ResponseSubtype, priority: 0, type, cancellationToken).ConfigureAwait(false);
@@ -238,6 +249,12 @@ public sealed partial class SelfDevice
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.AutomaticAnswerFailed(_logger, request.ConversationId, request.AppId, ex);
+            decision = ConsentDecision.Ask;
+        }
+
+        if (decision == ConsentDecision.Accept && request.RequiresNumber)
+        {
+            // Number matching needs the person: only they see the app's screen (spec §9a).
             decision = ConsentDecision.Ask;
         }
 
@@ -418,6 +435,11 @@ public sealed partial class SelfDevice
         if (claims.BindingMessage is { } binding && (binding.Length > MaxBindingMessageLength || binding.Any(char.IsControl)))
         {
             return $"its binding message is not at most {MaxBindingMessageLength} printable characters";
+        }
+
+        if (claims.NumberMatch is { } numberMatch && !numberMatch.IsWellFormedClaim())
+        {
+            return "its number_match is not a 16-byte salt and a SHA-256 hash";
         }
 
         return null;

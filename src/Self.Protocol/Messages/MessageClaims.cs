@@ -69,6 +69,9 @@ public sealed record AuthenticationRequestClaims : MessageClaims
 
     /// <summary>[ours] The app's display name.</summary>
     public string? AppName { get; init; }
+
+    /// <summary>[ours] Number matching (spec §9a): the salted hash of the number the app shows; null when not asked.</summary>
+    public NumberMatch? NumberMatch { get; init; }
 }
 
 /// <summary>
@@ -90,6 +93,9 @@ public sealed record AuthenticationResponseClaims : MessageClaims
 
     /// <summary>The id of the answering device.</summary>
     public string? DeviceId { get; init; }
+
+    /// <summary>[ours] The digits the person typed, answering a request with <c>number_match</c> (spec §9a).</summary>
+    public string? Number { get; init; }
 }
 
 /// <summary>An app's invitation to connect, <c>identities.connections.req</c> (spec §7).</summary>

@@ -14,4 +14,5 @@ namespace Self.Protocol.Messages;
 [JsonSerializable(typeof(ConnectionRequestClaims))]
 [JsonSerializable(typeof(ConnectionResponseClaims))]
 [JsonSerializable(typeof(AclClaims))]
+[JsonSerializable(typeof(NumberMatch))]
 internal sealed partial class MessageJsonContext : JsonSerializerContext;

@@ -14,4 +14,13 @@ public sealed record AuthenticationRequestOptions
 
     /// <summary>A short text (at most 64 printable characters) shown both by the app and the device, so the person can match them.</summary>
     public string? BindingMessage { get; init; }
+
+    /// <summary>
+    /// Number matching (spec §9a): the SDK picks a 2-digit number that the app shows on its sign-in screen; the person
+    /// types it on the device, and only an answer carrying that number counts as accepted. Null takes
+    /// <see cref="SelfClientOptions.NumberMatching"/>. Needs <see cref="AuthenticationService.StartAsync"/>, which
+    /// returns the number; the other styles refuse it, since the app could not show the number. QR codes and deep
+    /// links ignore it: whoever scans the app's screen already sees it.
+    /// </summary>
+    public bool? NumberMatching { get; init; }
 }

@@ -55,7 +55,8 @@ public sealed class AuthenticationService
     public async Task<AuthenticationResponse> RequestAsync(
         string selfId, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var pending = await OpenAndSendAsync(selfId, options, callback: null, throwOnFailure: true, cancellationToken).ConfigureAwait(false);
+        RefuseNumberMatching(options);
+        var pending = await OpenAndSendAsync(selfId, options, number: null, callback: null, throwOnFailure: true, cancellationToken).ConfigureAwait(false);
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -69,7 +70,8 @@ public sealed class AuthenticationService
         string selfId, Action<AuthenticationResponse> callback, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        var pending = await OpenAndSendAsync(selfId, options, callback, throwOnFailure: false, cancellationToken).ConfigureAwait(false);
+        RefuseNumberMatching(options);
+        var pending = await OpenAndSendAsync(selfId, options, number: null, callback, throwOnFailure: false, cancellationToken).ConfigureAwait(false);
         return pending.ConversationId;
     }
 
@@ -81,8 +83,26 @@ public sealed class AuthenticationService
     /// </summary>
     public async Task<string> SendAsync(string selfId, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var pending = await OpenAndSendAsync(selfId, options, callback: null, throwOnFailure: false, cancellationToken).ConfigureAwait(false);
+        RefuseNumberMatching(options);
+        var pending = await OpenAndSendAsync(selfId, options, number: null, callback: null, throwOnFailure: false, cancellationToken).ConfigureAwait(false);
         return pending.ConversationId;
+    }
+
+    /// <summary>
+    /// Asynchronous style for a sign-in screen: sends the request and returns what the screen shows while it waits —
+    /// the conversation id, when it expires and, with number matching (<see cref="AuthenticationRequestOptions.NumberMatching"/>,
+    /// else <see cref="SelfClientOptions.NumberMatching"/>), the 2-digit number the person must type on their device.
+    /// The outcome arrives as for <see cref="SendAsync"/>: <see cref="WaitForResponseAsync"/>, the subscribers and
+    /// <see cref="Responses"/>. With number matching, an answer without the right number ends the request
+    /// <see cref="AuthenticationStatus.Rejected"/>, with the reason.
+    /// </summary>
+    public async Task<AuthenticationChallenge> StartAsync(
+        string selfId, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var numberMatching = options?.NumberMatching ?? _client.Options.NumberMatching;
+        var number = numberMatching ? NumberMatch.Create() : default((string Number, NumberMatch Claim)?);
+        var pending = await OpenAndSendAsync(selfId, options, number, callback: null, throwOnFailure: false, cancellationToken).ConfigureAwait(false);
+        return new AuthenticationChallenge(pending.ConversationId, pending.Number, pending.Expires);
     }
 
     /// <summary>Runs <paramref name="handler"/> for the outcome of every request of this client. Dispose the result to stop.</summary>
@@ -182,9 +202,22 @@ public sealed class AuthenticationService
             ResponseStatuses.Rejected => AuthenticationStatus.Rejected,
             _ => AuthenticationStatus.Unauthorized,
         };
+        string? mismatch = null;
+        if (status == AuthenticationStatus.Accepted && _tracker.Find(claims.Cid!)?.Number is { } expected &&
+            !string.Equals(claims.Number, expected, StringComparison.Ordinal))
+        {
+            // Spec §9a: an accepted answer counts only with the app's own number; a device that ignored number
+            // matching (no number) is treated the same as one whose person typed another.
+            status = AuthenticationStatus.Rejected;
+            mismatch = claims.Number is null
+                ? "the device accepted without number matching"
+                : "the number typed on the device does not match the one shown";
+            Log.NumberMismatch(_logger, claims.Cid!, claims.Iss);
+        }
+
         var answered = await _tracker.CompleteAsync(
             claims.Cid!,
-            new AuthenticationResponse(status, claims.Iss, claims.DeviceId ?? message.Sender.Device, claims.Cid!),
+            new AuthenticationResponse(status, claims.Iss, claims.DeviceId ?? message.Sender.Device, claims.Cid!, mismatch),
             cancellationToken).ConfigureAwait(false);
         if (!answered)
         {
@@ -247,8 +280,8 @@ public sealed class AuthenticationService
     }
 
     private async Task<PendingRequest> OpenAndSendAsync(
-        string selfId, AuthenticationRequestOptions? options, Action<AuthenticationResponse>? callback, bool throwOnFailure,
-        CancellationToken cancellationToken)
+        string selfId, AuthenticationRequestOptions? options, (string Number, NumberMatch Claim)? number,
+        Action<AuthenticationResponse>? callback, bool throwOnFailure, CancellationToken cancellationToken)
     {
         if (!SelfIds.IsUserId(selfId))
         {
@@ -256,8 +289,9 @@ public sealed class AuthenticationService
         }
 
         var endpoint = _client.Endpoint;
-        var (cid, expires, jws) = BuildRequest(selfId, options);
-        var pending = await _tracker.OpenAsync(cid, selfId, MessageTypes.FactsQueryRequest, expires, callback, cancellationToken).ConfigureAwait(false);
+        var (cid, expires, jws) = BuildRequest(selfId, options, number?.Claim);
+        var pending = await _tracker.OpenAsync(
+            cid, selfId, MessageTypes.FactsQueryRequest, expires, number?.Number, callback, cancellationToken).ConfigureAwait(false);
         try
         {
             await endpoint.SendAsync(
@@ -289,12 +323,23 @@ public sealed class AuthenticationService
 
     private async Task<(PendingRequest Pending, FlattenedJws Jws)> OpenAnyoneAsync(AuthenticationRequestOptions? options, CancellationToken cancellationToken)
     {
-        var (cid, expires, jws) = BuildRequest("-", options);
-        var pending = await _tracker.OpenAsync(cid, "-", MessageTypes.FactsQueryRequest, expires, callback: null, cancellationToken).ConfigureAwait(false);
+        var (cid, expires, jws) = BuildRequest("-", options, numberMatch: null);
+        var pending = await _tracker.OpenAsync(
+            cid, "-", MessageTypes.FactsQueryRequest, expires, number: null, callback: null, cancellationToken).ConfigureAwait(false);
         return (pending, jws);
     }
 
-    private (string Cid, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(string subject, AuthenticationRequestOptions? options)
+    private static void RefuseNumberMatching(AuthenticationRequestOptions? options)
+    {
+        if (options?.NumberMatching == true)
+        {
+            throw new ArgumentException(
+                "Number matching needs StartAsync, which returns the number the app must show; this style cannot.", nameof(options));
+        }
+    }
+
+    private (string Cid, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(
+        string subject, AuthenticationRequestOptions? options, NumberMatch? numberMatch)
     {
         options ??= new AuthenticationRequestOptions();
         var cid = options.ConversationId ?? Guid.NewGuid().ToString();
@@ -338,6 +383,7 @@ public sealed class AuthenticationService
             Description = options.Description,
             BindingMessage = options.BindingMessage,
             AppName = _client.AppName,
+            NumberMatch = numberMatch,
         };
         return (cid, expires, SignedMessage.Sign(claims, _client.SigningKey));
     }

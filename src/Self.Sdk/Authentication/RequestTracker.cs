@@ -64,7 +64,7 @@ internal sealed class RequestTracker : IAsyncDisposable
                 continue;
             }
 
-            var pending = new PendingRequest(record.Cid, record.Sub, record.Typ, record.Exp, callback: null);
+            var pending = new PendingRequest(record.Cid, record.Sub, record.Typ, record.Exp, record.Number, callback: null);
             if (_open.TryAdd(record.Cid, pending))
             {
                 Arm(pending);
@@ -78,11 +78,11 @@ internal sealed class RequestTracker : IAsyncDisposable
     /// <summary>Opens a request: stored first, so that an answer arriving at once is matched.</summary>
     /// <exception cref="ArgumentException">A request with this conversation id is already open.</exception>
     public async Task<PendingRequest> OpenAsync(
-        string cid, string selfId, string requestType, DateTimeOffset expires, Action<AuthenticationResponse>? callback,
+        string cid, string selfId, string requestType, DateTimeOffset expires, string? number, Action<AuthenticationResponse>? callback,
         CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var pending = new PendingRequest(cid, selfId, requestType, expires, callback);
+        var pending = new PendingRequest(cid, selfId, requestType, expires, number, callback);
         if (!_open.TryAdd(cid, pending))
         {
             throw new ArgumentException($"Conversation id '{cid}' already names an open request of this app; choose another.", nameof(cid));
@@ -90,7 +90,7 @@ internal sealed class RequestTracker : IAsyncDisposable
 
         try
         {
-            var json = JsonSerializer.Serialize(new StoredRequest(cid, selfId, requestType, expires), TrackerJson.Default.StoredRequest);
+            var json = JsonSerializer.Serialize(new StoredRequest(cid, selfId, requestType, expires, number), TrackerJson.Default.StoredRequest);
             await Store.SaveOpenRequestAsync(cid, json, expires, cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -308,7 +308,8 @@ internal sealed class RequestTracker : IAsyncDisposable
 }
 
 /// <summary>One request waiting for its answer.</summary>
-internal sealed class PendingRequest(string cid, string selfId, string requestType, DateTimeOffset expires, Action<AuthenticationResponse>? callback)
+internal sealed class PendingRequest(
+    string cid, string selfId, string requestType, DateTimeOffset expires, string? number, Action<AuthenticationResponse>? callback)
 {
     private ITimer? _timer;
 
@@ -322,6 +323,9 @@ internal sealed class PendingRequest(string cid, string selfId, string requestTy
 
     public DateTimeOffset Expires { get; } = expires;
 
+    /// <summary>The number the app shows (number matching, spec §9a); only an accepted answer carrying it counts.</summary>
+    public string? Number { get; } = number;
+
     public Action<AuthenticationResponse>? Callback { get; } = callback;
 
     public TaskCompletionSource<AuthenticationResponse> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -331,8 +335,8 @@ internal sealed class PendingRequest(string cid, string selfId, string requestTy
     public void DisarmTimer() => Interlocked.Exchange(ref _timer, null)?.Dispose();
 }
 
-/// <summary>What the store keeps of an open request.</summary>
-internal sealed record StoredRequest(string Cid, string Sub, string Typ, DateTimeOffset Exp);
+/// <summary>What the store keeps of an open request (encrypted at rest, number included).</summary>
+internal sealed record StoredRequest(string Cid, string Sub, string Typ, DateTimeOffset Exp, string? Number = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(StoredRequest))]

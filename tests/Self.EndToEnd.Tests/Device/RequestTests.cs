@@ -120,11 +120,24 @@ public sealed class RequestTests(NetworkFixture network) : IDisposable
         var policy = ConsentPolicies.From(r => r.BindingMessage == "yes" ? ConsentDecision.Accept : ConsentDecision.Reject);
         await using var device = await DeviceKit.RegisterAsync(network, _storage, "automatic", policy);
         var reported = new List<RequestAnsweredEventArgs>();
-        device.RequestAnswered += (_, e) => { lock (reported) { reported.Add(e); } };
+        var bothReported = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        device.RequestAnswered += (_, e) =>
+        {
+            lock (reported)
+            {
+                reported.Add(e);
+                if (reported.Count == 2)
+                {
+                    bothReported.TrySetResult();
+                }
+            }
+        };
         await device.ConnectAsync(app.AppId);
 
         var yes = await client.Authentication.RequestAsync(device.SelfId, new AuthenticationRequestOptions { BindingMessage = "yes" }).WaitAsync(DeviceKit.Patience);
         var no = await client.Authentication.RequestAsync(device.SelfId, new AuthenticationRequestOptions { BindingMessage = "no" }).WaitAsync(DeviceKit.Patience);
+        // The device reports an answer after sending it, so the app may hear the answer first.
+        await bothReported.Task.WaitAsync(DeviceKit.Patience);
 
         Assert.Equal(AuthenticationStatus.Accepted, yes.Status);
         Assert.Equal(AuthenticationStatus.Rejected, no.Status);

@@ -27,11 +27,10 @@ namespace Self.Sdk.Authentication;
 public sealed class AuthenticationService
 {
     /// <summary>Devices refuse requests whose expiry is further away than this (spec §10).</summary>
-    public static readonly TimeSpan MaxExpiry = TimeSpan.FromHours(24);
+    public static readonly TimeSpan MaxExpiry = RequestRules.MaxRequestLifetime;
 
-    private const int MaxBindingMessageLength = 64;
+    private const int MaxBindingMessageLength = RequestRules.MaxBindingMessageLength;
     private const int MaxDescriptionLength = 1024;
-    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
 
     private readonly SelfClient _client;
     private readonly RequestTracker _tracker;
@@ -261,14 +260,9 @@ public sealed class AuthenticationService
             return "the issuer is not a user";
         }
 
-        if (claims.Iat > now + ClockSkew)
+        if (RequestRules.CheckResponseTimes(now, pending.IssuedAt, pending.Expires, claims.Iat, claims.Exp) is { } late)
         {
-            return "iat is in the future";
-        }
-
-        if (now > pending.Expires)
-        {
-            return "the request has expired";
+            return late;
         }
 
         if (claims.Status is not (ResponseStatuses.Accepted or ResponseStatuses.Rejected or ResponseStatuses.Unauthorized))
@@ -289,9 +283,9 @@ public sealed class AuthenticationService
         }
 
         var endpoint = _client.Endpoint;
-        var (cid, expires, jws) = BuildRequest(selfId, options, number?.Claim);
+        var (cid, issuedAt, expires, jws) = BuildRequest(selfId, options, number?.Claim);
         var pending = await _tracker.OpenAsync(
-            cid, selfId, MessageTypes.FactsQueryRequest, expires, number?.Number, callback, cancellationToken).ConfigureAwait(false);
+            cid, selfId, MessageTypes.FactsQueryRequest, issuedAt, expires, number?.Number, callback, cancellationToken).ConfigureAwait(false);
         try
         {
             await endpoint.SendAsync(
@@ -323,9 +317,9 @@ public sealed class AuthenticationService
 
     private async Task<(PendingRequest Pending, FlattenedJws Jws)> OpenAnyoneAsync(AuthenticationRequestOptions? options, CancellationToken cancellationToken)
     {
-        var (cid, expires, jws) = BuildRequest("-", options, numberMatch: null);
+        var (cid, issuedAt, expires, jws) = BuildRequest("-", options, numberMatch: null);
         var pending = await _tracker.OpenAsync(
-            cid, "-", MessageTypes.FactsQueryRequest, expires, number: null, callback: null, cancellationToken).ConfigureAwait(false);
+            cid, "-", MessageTypes.FactsQueryRequest, issuedAt, expires, number: null, callback: null, cancellationToken).ConfigureAwait(false);
         return (pending, jws);
     }
 
@@ -338,7 +332,7 @@ public sealed class AuthenticationService
         }
     }
 
-    private (string Cid, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(
+    private (string Cid, DateTimeOffset IssuedAt, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(
         string subject, AuthenticationRequestOptions? options, NumberMatch? numberMatch)
     {
         options ??= new AuthenticationRequestOptions();
@@ -355,7 +349,7 @@ public sealed class AuthenticationService
         }
 
         if (options.BindingMessage is { } binding &&
-            (binding.Length == 0 || binding.Length > MaxBindingMessageLength || binding.Any(char.IsControl)))
+            !RequestRules.IsValidBindingMessage(binding))
         {
             throw new ArgumentException($"BindingMessage must be 1 to {MaxBindingMessageLength} printable characters.", nameof(options));
         }
@@ -385,7 +379,7 @@ public sealed class AuthenticationService
             AppName = _client.AppName,
             NumberMatch = numberMatch,
         };
-        return (cid, expires, SignedMessage.Sign(claims, _client.SigningKey));
+        return (cid, now, expires, SignedMessage.Sign(claims, _client.SigningKey));
     }
 
     /// <summary>The exception a developer should see for a failed send, or null to let it through unchanged.</summary>

@@ -8,6 +8,7 @@ using Self.Protocol;
 using Self.Protocol.Identifiers;
 using Self.Protocol.KeyHistory;
 using Self.Protocol.Keys;
+using Self.Protocol.Messages;
 
 namespace Self.Device;
 
@@ -31,10 +32,10 @@ namespace Self.Device;
 public sealed partial class SelfDevice : IAsyncDisposable
 {
     /// <summary>Devices refuse requests whose expiry is further away than this (spec §10).</summary>
-    public static readonly TimeSpan MaxRequestLifetime = TimeSpan.FromHours(24);
+    public static readonly TimeSpan MaxRequestLifetime = RequestRules.MaxRequestLifetime;
 
     /// <summary>How far the app's clock may be ahead of this device's.</summary>
-    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan ClockSkew = RequestRules.ClockSkew;
 
     private readonly DeviceVault _vault;
     private readonly ILoggerFactory _loggers;

@@ -31,7 +31,7 @@ namespace Self.Network.Nats;
 /// their sender.
 /// </para>
 /// </remarks>
-public sealed class NatsAddressClaims : IAddressClaims, IHostedService, IAsyncDisposable
+internal sealed class NatsAddressClaims : IAddressClaims, IHostedService, IAsyncDisposable
 {
     private const int ListenerCapacity = 65_536;
 

@@ -19,7 +19,7 @@ namespace Self.Network.Nats;
 /// Announcements are at most once: whenever one may have been lost (the NATS connection came back, the client dropped
 /// one) the affected connections are told to read their inbox again, which costs a read and loses nothing.
 /// </summary>
-public sealed class NatsInboxNotifier : IInboxNotifier, IHostedService, IAsyncDisposable
+internal sealed class NatsInboxNotifier : IInboxNotifier, IHostedService, IAsyncDisposable
 {
     private const int ListenerCapacity = 65_536;
 

@@ -14,7 +14,7 @@ namespace Self.Network.Nats;
 /// the offset of a message is its stream sequence (strictly increasing per inbox, with gaps, never reused), and an
 /// append returns only after JetStream has acknowledged the message as stored.
 /// </summary>
-public sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescribedStore
+internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescribedStore
 {
     /// <summary>The header that carries the server's acceptance time (unix nanoseconds) of each message.</summary>
     public const string TimestampHeader = "Self-Timestamp";

@@ -9,7 +9,7 @@ namespace Self.Network.Nats;
 /// The one NATS connection of a server instance, shared by its inbox store and its notifier. It reconnects on its
 /// own; JetStream calls made while it is away fail, and the relay then answers the sender with ERR.
 /// </summary>
-public sealed class SelfNatsConnection : IAsyncDisposable
+internal sealed class SelfNatsConnection : IAsyncDisposable
 {
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private volatile bool _connected;

@@ -7,7 +7,7 @@ namespace Self.Network.PostgreSql;
 /// <see cref="IConnectionStore"/> on PostgreSQL. A revoked permit stays as a tombstone so that an older permit cannot
 /// revive it; every write compares <c>issued_at</c> in the database, so instances racing on one permit agree.
 /// </summary>
-public sealed class PostgreSqlConnectionStore(PostgreSqlDatabase database) : IConnectionStore, IStorageInitializer
+internal sealed class PostgreSqlConnectionStore(PostgreSqlDatabase database) : IConnectionStore, IStorageInitializer
 {
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);

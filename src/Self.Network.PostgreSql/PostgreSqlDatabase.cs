@@ -11,7 +11,7 @@ namespace Self.Network.PostgreSql;
 /// search path is the registry's schema, the schema's migrations, and transactions that are retried when PostgreSQL
 /// picks them as a deadlock victim. Several server instances share one database.
 /// </summary>
-public sealed class PostgreSqlDatabase : IStorageInitializer, IAsyncDisposable
+internal sealed class PostgreSqlDatabase : IStorageInitializer, IAsyncDisposable
 {
     private const int MaxAttempts = 3;
 

@@ -4,7 +4,7 @@ using Self.Network.Storage;
 namespace Self.Network.PostgreSql;
 
 /// <summary><see cref="IDeviceStore"/> on PostgreSQL.</summary>
-public sealed class PostgreSqlDeviceStore(PostgreSqlDatabase database) : IDeviceStore, IStorageInitializer
+internal sealed class PostgreSqlDeviceStore(PostgreSqlDatabase database) : IDeviceStore, IStorageInitializer
 {
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);

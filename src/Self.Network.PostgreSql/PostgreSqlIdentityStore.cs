@@ -7,7 +7,7 @@ namespace Self.Network.PostgreSql;
 /// <see cref="IIdentityStore"/> on PostgreSQL. An append compare-and-sets the identity's history length, so of two
 /// instances appending the same sequence exactly one wins, whichever instance each request reached.
 /// </summary>
-public sealed class PostgreSqlIdentityStore(PostgreSqlDatabase database) : IIdentityStore, IStorageInitializer, IDescribedStore
+internal sealed class PostgreSqlIdentityStore(PostgreSqlDatabase database) : IIdentityStore, IStorageInitializer, IDescribedStore
 {
     /// <inheritdoc />
     public string Description => database.Description;

@@ -7,7 +7,7 @@ namespace Self.Network.PostgreSql;
 /// <see cref="IOneTimeKeyStore"/> on PostgreSQL. A pop deletes the oldest key it can lock, skipping keys that a
 /// concurrent pop (on this or another instance) holds, so no key is handed out twice and no caller waits for another.
 /// </summary>
-public sealed class PostgreSqlOneTimeKeyStore(PostgreSqlDatabase database) : IOneTimeKeyStore, IStorageInitializer
+internal sealed class PostgreSqlOneTimeKeyStore(PostgreSqlDatabase database) : IOneTimeKeyStore, IStorageInitializer
 {
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Keys;
 using Self.Sdk.Authentication;
 using Self.Sdk.Connections;

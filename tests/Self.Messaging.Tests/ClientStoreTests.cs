@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using Self.Messaging.Tests.Infrastructure;
+using Self.Protocol;
 using Self.Protocol.Identifiers;
 
 namespace Self.Messaging.Tests;

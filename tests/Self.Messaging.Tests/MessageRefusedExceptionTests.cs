@@ -1,3 +1,4 @@
+using Self.Protocol;
 using Self.Protocol.Frames;
 
 namespace Self.Messaging.Tests;

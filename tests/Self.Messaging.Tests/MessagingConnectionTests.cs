@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
 using Self.Messaging.Tests.Infrastructure;
+using Self.Protocol;
 using Self.Protocol.Frames;
 using Self.Protocol.Keys;
 

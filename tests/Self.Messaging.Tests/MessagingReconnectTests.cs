@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Self.Messaging.Tests.Infrastructure;
+using Self.Protocol;
 using Self.Protocol.KeyHistory;
 using Self.Protocol.Keys;
 

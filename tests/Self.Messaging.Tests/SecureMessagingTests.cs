@@ -2,6 +2,7 @@ using System.Net;
 using Self.Crypto.Envelope;
 using Self.Crypto.Olm;
 using Self.Messaging.Tests.Infrastructure;
+using Self.Protocol;
 using Self.Protocol.KeyHistory;
 using Self.Protocol.Keys;
 

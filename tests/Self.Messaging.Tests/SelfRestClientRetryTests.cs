@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
+using Self.Protocol;
 using Self.Protocol.Auth;
 using Self.Protocol.Keys;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Self.Crypto.Olm;
 using Self.Messaging.Tests.Infrastructure;
+using Self.Protocol;
 using Self.Protocol.KeyHistory;
 using Self.Protocol.Keys;
 using Self.Protocol.Messages;

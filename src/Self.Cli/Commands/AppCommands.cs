@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Net;
 using Self.Cli.Home;
 using Self.Cli.Terminal;
-using Self.Messaging;
 using Self.Network.Hosting;
+using Self.Protocol;
 using Self.Sdk.Apps;
 using Spectre.Console;
 

@@ -1,8 +1,10 @@
 using System.Net;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Frames;
 using Self.Protocol.Identifiers;
 using Self.Protocol.Messages;
+using Self.Protocol.Rest;
 
 namespace Self.Device;
 

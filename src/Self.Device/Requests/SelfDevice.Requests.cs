@@ -14,7 +14,7 @@ namespace Self.Device;
 // Incoming authentication requests (spec §9): checked, then answered by the consent policy or handed to a person.
 public sealed partial class SelfDevice
 {
-    private const int MaxBindingMessageLength = 64;
+    private const int MaxBindingMessageLength = RequestRules.MaxBindingMessageLength;
 
     /// <summary>
     /// The requests a person should answer, as they arrive (and those still open from before a restart): only requests
@@ -406,19 +406,9 @@ public sealed partial class SelfDevice
             return "it has no message id";
         }
 
-        if (claims.Exp <= now)
+        if (RequestRules.CheckRequestTimes(now, claims.Iat, claims.Exp) is { } late)
         {
-            return $"it expired at {claims.Exp:o}";
-        }
-
-        if (claims.Exp > now + MaxRequestLifetime + ClockSkew)
-        {
-            return $"its expiry {claims.Exp:o} is more than 24 hours away";
-        }
-
-        if (claims.Iat > now + ClockSkew)
-        {
-            return $"it was issued in the future ({claims.Iat:o})";
+            return late;
         }
 
         return null;
@@ -437,7 +427,7 @@ public sealed partial class SelfDevice
             return "it asks for facts, which this device does not share";
         }
 
-        if (claims.BindingMessage is { } binding && (binding.Length > MaxBindingMessageLength || binding.Any(char.IsControl)))
+        if (claims.BindingMessage is { } binding && !RequestRules.IsValidBindingMessage(binding))
         {
             return $"its binding message is not at most {MaxBindingMessageLength} printable characters";
         }

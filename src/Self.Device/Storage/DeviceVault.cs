@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Self.Crypto.AtRest;
 using Self.Messaging;
+using Self.Protocol;
 
 namespace Self.Device;
 

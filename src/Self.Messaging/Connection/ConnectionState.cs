@@ -1,7 +1,7 @@
 namespace Self.Messaging;
 
 /// <summary>Where a <see cref="MessagingConnection"/> is in its life.</summary>
-public enum ConnectionState
+internal enum ConnectionState
 {
     /// <summary>Created; <see cref="MessagingConnection.ConnectAsync"/> not called yet.</summary>
     Created,
@@ -23,29 +23,4 @@ public enum ConnectionState
 
     /// <summary>Disposed.</summary>
     Closed,
-}
-
-/// <summary>Why a <see cref="MessagingConnection"/> lost its socket.</summary>
-public sealed class MessagingDisconnectedEventArgs : EventArgs
-{
-    /// <summary>Creates the event data.</summary>
-    public MessagingDisconnectedEventArgs(string reason, bool willReconnect, bool superseded, Exception? exception)
-    {
-        Reason = reason;
-        WillReconnect = willReconnect;
-        Superseded = superseded;
-        Exception = exception;
-    }
-
-    /// <summary>A human-readable reason.</summary>
-    public string Reason { get; }
-
-    /// <summary>True when the connection will try to reconnect.</summary>
-    public bool WillReconnect { get; }
-
-    /// <summary>True when another connection of the same address replaced this one.</summary>
-    public bool Superseded { get; }
-
-    /// <summary>The failure behind the drop, when there is one.</summary>
-    public Exception? Exception { get; }
 }

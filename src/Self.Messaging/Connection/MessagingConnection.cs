@@ -16,7 +16,7 @@ namespace Self.Messaging;
 /// processed offset. It does not reconnect after the server refused authentication or after another connection of
 /// the same address superseded it (close 1011). Thread-safe.
 /// </summary>
-public sealed class MessagingConnection : IAsyncDisposable
+internal sealed class MessagingConnection : IAsyncDisposable
 {
     /// <summary>Close code a client sends when it closes on purpose (spec §6).</summary>
     public const int ClosedOnPurposeCode = 3999;

@@ -4,7 +4,7 @@ using Self.Protocol.Keys;
 namespace Self.Messaging;
 
 /// <summary>Settings of a <see cref="MessagingConnection"/>.</summary>
-public sealed record MessagingConnectionOptions
+internal sealed record MessagingConnectionOptions
 {
     /// <summary>The server's largest accepted frame (spec §6: 1 MiB).</summary>
     public const int DefaultMaxFrameBytes = 1024 * 1024;

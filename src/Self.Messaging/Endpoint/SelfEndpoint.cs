@@ -15,7 +15,7 @@ namespace Self.Messaging;
 /// first start and connects; received messages arrive at <see cref="Subscribe"/> handlers and through
 /// <see cref="ReadMessagesAsync"/>. What <c>SelfClient</c> and <c>SelfDevice</c> are built on. Thread-safe.
 /// </summary>
-public sealed class SelfEndpoint : IAsyncDisposable
+internal sealed class SelfEndpoint : IAsyncDisposable
 {
     private readonly SelfEndpointOptions _options;
     private readonly ILoggerFactory _loggers;

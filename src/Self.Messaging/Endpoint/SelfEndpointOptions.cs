@@ -5,7 +5,7 @@ using Self.Protocol.Keys;
 namespace Self.Messaging;
 
 /// <summary>Settings of a <see cref="SelfEndpoint"/>: who it is, where the server is, where it keeps its state.</summary>
-public sealed record SelfEndpointOptions
+internal sealed record SelfEndpointOptions
 {
     /// <summary>The Self ID or app id.</summary>
     public required string IdentityId { get; init; }

@@ -10,7 +10,7 @@ namespace Self.Messaging;
 /// A cached history is fetched again when it is older than <see cref="MaxAge"/>, when a signature names a kid it
 /// does not hold, or when a device has no current key in it. Thread-safe.
 /// </summary>
-public sealed class IdentityDirectory
+internal sealed class IdentityDirectory
 {
     private readonly SelfRestClient _rest;
     private readonly TimeProvider _time;

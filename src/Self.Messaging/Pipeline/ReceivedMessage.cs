@@ -11,4 +11,4 @@ namespace Self.Messaging;
 /// <param name="Jws">The signed message.</param>
 /// <param name="Type">Its <c>typ</c> claim.</param>
 /// <param name="Offset">The inbox offset the server gave it.</param>
-public sealed record ReceivedMessage(Address Sender, FlattenedJws Jws, string Type, long Offset);
+internal sealed record ReceivedMessage(Address Sender, FlattenedJws Jws, string Type, long Offset);

@@ -24,7 +24,7 @@ namespace Self.Messaging;
 /// (<see cref="OlmSessions"/>: the account, the sessions, the Olm lock).
 /// </para>
 /// </summary>
-public sealed class SecureMessenger
+internal sealed class SecureMessenger
 {
     /// <summary>How many sessions per peer address are kept (the newest is used to encrypt).</summary>
     public const int MaxSessionsPerAddress = 5;

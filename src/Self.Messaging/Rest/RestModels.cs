@@ -6,7 +6,7 @@ namespace Self.Messaging;
 /// <param name="Id">The Self ID or app id.</param>
 /// <param name="Type"><c>individual</c> or <c>app</c>.</param>
 /// <param name="History">The key history operations, oldest first.</param>
-public sealed record IdentityRecord(string Id, string Type, IReadOnlyList<FlattenedJws> History);
+internal sealed record IdentityRecord(string Id, string Type, IReadOnlyList<FlattenedJws> History);
 
 /// <summary>An app as <c>GET /v1/apps/{id}</c> returns it.</summary>
 /// <param name="Id">The app id.</param>
@@ -14,14 +14,9 @@ public sealed record IdentityRecord(string Id, string Type, IReadOnlyList<Flatte
 /// <param name="Image">An image URL, when the app has one.</param>
 /// <param name="PaidActions">Always true on this network (gen-1 SDKs check it).</param>
 /// <param name="History">The key history operations, oldest first.</param>
-public sealed record AppRecord(string Id, string Name, string? Image, bool PaidActions, IReadOnlyList<FlattenedJws> History);
+internal sealed record AppRecord(string Id, string Name, string? Image, bool PaidActions, IReadOnlyList<FlattenedJws> History);
 
 /// <summary>A published one-time key (pre-key) of a device: libolm key id and Curve25519 public key, both standard base64.</summary>
 /// <param name="Id">The libolm key id (b64 of the 4-byte big-endian counter).</param>
 /// <param name="Key">The Curve25519 public key (b64).</param>
-public sealed record PreKey(string Id, string Key);
-
-/// <summary>One stored permit (spec §7): who may send to the identity, and until when.</summary>
-/// <param name="Source">The permitted app id, or <c>*</c>.</param>
-/// <param name="Expires">When the permit lapses.</param>
-public sealed record ConnectionPermit(string Source, DateTimeOffset Expires);
+internal sealed record PreKey(string Id, string Key);

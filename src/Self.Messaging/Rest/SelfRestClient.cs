@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Self.Protocol.Auth;
 using Self.Protocol.Jws;
 using Self.Protocol.Messages;
+using Self.Protocol.Rest;
 
 namespace Self.Messaging;
 
@@ -17,7 +18,7 @@ namespace Self.Messaging;
 /// 5xx answers are retried with back-off, and connection failures that outlast the retries become
 /// <see cref="ServerUnreachableException"/>. Thread-safe.
 /// </summary>
-public sealed class SelfRestClient
+internal sealed class SelfRestClient
 {
     private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json") { CharSet = "utf-8" };
 

@@ -3,7 +3,7 @@ using Self.Protocol.Keys;
 namespace Self.Messaging;
 
 /// <summary>Settings of a <see cref="SelfRestClient"/>.</summary>
-public sealed record SelfRestClientOptions
+internal sealed record SelfRestClientOptions
 {
     /// <summary>The server's base address, e.g. <c>http://127.0.0.1:8080/</c>.</summary>
     public required Uri BaseAddress { get; init; }

@@ -23,7 +23,7 @@ namespace Self.Messaging;
 /// prepared once per store and reused.
 /// </para>
 /// </summary>
-public sealed class ClientStore : IAsyncDisposable
+internal sealed class ClientStore : IAsyncDisposable
 {
     private const int SchemaVersion = 1;
     private const string KeyCheckContext = "self.client-store.key-check";
@@ -647,10 +647,10 @@ public sealed class ClientStore : IAsyncDisposable
 /// <param name="SessionId">The Olm session id.</param>
 /// <param name="State">The exported session (a secret: zero it after use).</param>
 /// <param name="LastUsed">Unix seconds of the last encrypt or decrypt.</param>
-public sealed record StoredSession(string Address, string SessionId, byte[] State, long LastUsed);
+internal sealed record StoredSession(string Address, string SessionId, byte[] State, long LastUsed);
 
 /// <summary>A stored open request.</summary>
 /// <param name="ConversationId">The request's <c>cid</c>.</param>
 /// <param name="Json">What the layer above stored for it.</param>
 /// <param name="Expires">When the request expires.</param>
-public sealed record OpenRequest(string ConversationId, string Json, DateTimeOffset Expires);
+internal sealed record OpenRequest(string ConversationId, string Json, DateTimeOffset Expires);

@@ -5,7 +5,7 @@ namespace Self.Messaging;
 /// <see cref="ClientStore.CommitAsync"/>. Secrets are encrypted as they are added, so the batch never holds
 /// plaintext. Not thread-safe.
 /// </summary>
-public sealed class ClientStoreBatch
+internal sealed class ClientStoreBatch
 {
     internal ClientStoreBatch(ClientStore store)
     {

@@ -11,7 +11,7 @@ namespace Self.Network.Authentication;
 /// <c>typ</c> = <c>auth.token</c>, <c>iss</c> = <c>sub</c>, <c>iat</c>/<c>exp</c> within the allowed skew and at most
 /// 65 s apart, and a <c>jti</c> not accepted before (remembered in the shared <see cref="ITokenReplayStore"/>).
 /// </summary>
-public sealed class TokenAuthenticator(IdentityRegistry registry, ITokenReplayStore replays, SelfNetworkOptions options)
+internal sealed class TokenAuthenticator(IdentityRegistry registry, ITokenReplayStore replays, SelfNetworkOptions options)
 {
     /// <summary>Authenticates a bearer token; throws a 401 refusal with the reason when it is not acceptable.</summary>
     internal async ValueTask<Caller> AuthenticateAsync(string? token, CancellationToken cancellationToken = default)

@@ -9,7 +9,7 @@ namespace Self.Network.Diagnostics;
 /// listener can read them — the <c>self</c> command exports them with OpenTelemetry to <c>/metrics</c> and OTLP).
 /// A few totals are also kept here for tests and in-process callers.
 /// </summary>
-public sealed class NetworkMetrics
+internal sealed class NetworkMetrics
 {
     /// <summary>The name of the server's <see cref="Meter"/> and <see cref="ActivitySource"/>.</summary>
     public const string MeterName = "Self.Network";

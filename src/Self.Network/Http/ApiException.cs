@@ -34,7 +34,7 @@ internal sealed class ApiException : SelfException
 }
 
 /// <summary>The stable <c>code</c> values of REST errors.</summary>
-public static class ErrorCodes
+internal static class ErrorCodes
 {
     /// <summary>400: the request is malformed.</summary>
     public const string BadRequest = "bad_request";

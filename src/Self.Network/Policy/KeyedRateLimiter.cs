@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Self.Network.Policy;
 
 /// <summary>A sliding-window rate limit per key (sender→recipient, client address…), on a <see cref="TimeProvider"/>.</summary>
-public sealed class KeyedRateLimiter
+internal sealed class KeyedRateLimiter
 {
     private const int SweepEvery = 1024;
 

@@ -1,7 +1,7 @@
 namespace Self.Network.Policy;
 
 /// <summary>The server-wide limiters built from <see cref="RateLimitOptions"/>.</summary>
-public sealed class RateLimits
+internal sealed class RateLimits
 {
     /// <summary>Builds the limiters.</summary>
     public RateLimits(SelfNetworkOptions options)

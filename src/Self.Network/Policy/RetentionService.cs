@@ -8,7 +8,7 @@ namespace Self.Network.Policy;
 /// Drops inbox messages older than <see cref="SelfNetworkOptions.InboxRetention"/> (spec §10: 30 days), at start
 /// and then every <see cref="SelfNetworkOptions.RetentionSweepInterval"/> on the options' <see cref="TimeProvider"/>.
 /// </summary>
-public sealed class RetentionService(IInboxStore inboxes, SelfNetworkOptions options, ILogger<RetentionService> logger) : BackgroundService
+internal sealed class RetentionService(IInboxStore inboxes, SelfNetworkOptions options, ILogger<RetentionService> logger) : BackgroundService
 {
     private PeriodicTimer? _timer;
 

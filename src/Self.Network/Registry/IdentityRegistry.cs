@@ -14,7 +14,7 @@ namespace Self.Network.Registry;
 /// serves validated histories. Validated graphs are cached per identity and reused while the stored history is
 /// unchanged (it is append-only, so its length and last operation identify it).
 /// </summary>
-public sealed class IdentityRegistry
+internal sealed class IdentityRegistry
 {
     private const int MaxCachedGraphs = 10_000;
     private const int MaxIdAttempts = 16;

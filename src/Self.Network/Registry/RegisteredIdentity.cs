@@ -7,7 +7,7 @@ namespace Self.Network.Registry;
 /// <param name="Record">What the store keeps about the identity.</param>
 /// <param name="Graph">The validated history.</param>
 /// <param name="Operations">The history's operations as stored (flattened JWS JSON), oldest first.</param>
-public sealed record RegisteredIdentity(IdentityRecord Record, SignatureGraph Graph, IReadOnlyList<string> Operations)
+internal sealed record RegisteredIdentity(IdentityRecord Record, SignatureGraph Graph, IReadOnlyList<string> Operations)
 {
     /// <summary>The Self ID or app id.</summary>
     public string Id => Record.Id;

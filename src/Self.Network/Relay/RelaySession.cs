@@ -129,7 +129,7 @@ internal sealed class RelaySession
     /// <summary>Runs the Auth handshake; returns the client's offset, or null when the connection was refused and closed.</summary>
     private async Task<long?> AuthenticateAsync()
     {
-        using var timeout = new CancellationTokenSource(_relay.Options.AuthTimeout, TimeProvider.System);
+        using var timeout = new CancellationTokenSource(_relay.Options.AuthTimeout, _relay.Options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, timeout.Token, _relay.Hub.ShutdownToken);
         Received first;
         try
@@ -614,7 +614,7 @@ internal sealed class RelaySession
             _closeSent = true;
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                using var timeout = new CancellationTokenSource(CloseGrace, TimeProvider.System);
+                using var timeout = new CancellationTokenSource(CloseGrace, _relay.Options.TimeProvider);
                 await _socket.CloseOutputAsync(status, reason, timeout.Token).ConfigureAwait(false);
             }
         }
@@ -632,7 +632,7 @@ internal sealed class RelaySession
     /// <summary>After our close frame: reads (and discards) until the peer's close arrives, for a short while.</summary>
     private async Task DrainAsync()
     {
-        using var timeout = new CancellationTokenSource(CloseGrace, TimeProvider.System);
+        using var timeout = new CancellationTokenSource(CloseGrace, _relay.Options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, timeout.Token);
         try
         {
@@ -655,7 +655,7 @@ internal sealed class RelaySession
     {
         try
         {
-            await Task.Delay(CloseGrace, TimeProvider.System, _stop.Token).ConfigureAwait(false);
+            await Task.Delay(CloseGrace, _relay.Options.TimeProvider, _stop.Token).ConfigureAwait(false);
             _socket.Abort();
         }
         catch (OperationCanceledException)

@@ -4,7 +4,7 @@ using System.Collections.Immutable;
 namespace Self.Network.Storage;
 
 /// <summary>The single-process <see cref="IInboxNotifier"/>.</summary>
-public sealed class InMemoryInboxNotifier : IInboxNotifier
+internal sealed class InMemoryInboxNotifier : IInboxNotifier
 {
     private readonly ConcurrentDictionary<string, ImmutableArray<Subscription>> _subscriptions = new(StringComparer.Ordinal);
 

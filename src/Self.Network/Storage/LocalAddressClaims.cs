@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Self.Network.Storage;
 
 /// <summary>The single-process <see cref="IAddressClaims"/>: the latest claim of an address supersedes the one before.</summary>
-public sealed class LocalAddressClaims : IAddressClaims
+internal sealed class LocalAddressClaims : IAddressClaims
 {
     private readonly ConcurrentDictionary<string, Entry> _claims = new(StringComparer.Ordinal);
 

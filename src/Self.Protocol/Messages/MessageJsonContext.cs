@@ -15,4 +15,4 @@ namespace Self.Protocol.Messages;
 [JsonSerializable(typeof(ConnectionResponseClaims))]
 [JsonSerializable(typeof(AclClaims))]
 [JsonSerializable(typeof(NumberMatch))]
-public sealed partial class MessageJsonContext : JsonSerializerContext;
+internal sealed partial class MessageJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Frames;
 using Self.Protocol.Identifiers;
 using Self.Protocol.Jws;
@@ -26,11 +27,10 @@ namespace Self.Sdk.Authentication;
 public sealed class AuthenticationService
 {
     /// <summary>Devices refuse requests whose expiry is further away than this (spec §10).</summary>
-    public static readonly TimeSpan MaxExpiry = TimeSpan.FromHours(24);
+    public static readonly TimeSpan MaxExpiry = RequestRules.MaxRequestLifetime;
 
-    private const int MaxBindingMessageLength = 64;
+    private const int MaxBindingMessageLength = RequestRules.MaxBindingMessageLength;
     private const int MaxDescriptionLength = 1024;
-    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
 
     private readonly SelfClient _client;
     private readonly RequestTracker _tracker;
@@ -49,8 +49,8 @@ public sealed class AuthenticationService
     /// </summary>
     /// <exception cref="NotConnectedException">The user has not connected to this app.</exception>
     /// <exception cref="UnknownIdentityException">No user has this Self ID.</exception>
-    /// <exception cref="Messaging.RateLimitedException">The network limits requests to this user; see its RetryAfter.</exception>
-    /// <exception cref="Messaging.ServerUnreachableException">The network could not be reached after the configured retries.</exception>
+    /// <exception cref="RateLimitedException">The network limits requests to this user; see its RetryAfter.</exception>
+    /// <exception cref="ServerUnreachableException">The network could not be reached after the configured retries.</exception>
     public async Task<AuthenticationResponse> RequestAsync(
         string selfId, AuthenticationRequestOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -291,14 +291,9 @@ public sealed class AuthenticationService
             return "the issuer is not a user";
         }
 
-        if (claims.Iat > now + ClockSkew)
+        if (RequestRules.CheckResponseTimes(now, pending.IssuedAt, pending.Expires, claims.Iat, claims.Exp) is { } late)
         {
-            return "iat is in the future";
-        }
-
-        if (now > pending.Expires)
-        {
-            return "the request has expired";
+            return late;
         }
 
         if (claims.Status is not (ResponseStatuses.Accepted or ResponseStatuses.Rejected or ResponseStatuses.Unauthorized))
@@ -319,11 +314,11 @@ public sealed class AuthenticationService
         }
 
         var endpoint = _client.Endpoint;
-        var (cid, expires, jws) = BuildRequest(selfId, options, number?.Claim, number?.Number);
+        var (cid, issuedAt, expires, jws) = BuildRequest(selfId, options, number?.Claim, number?.Number);
         // The open request is stored in the same transaction as the request's sessions: one commit, before it leaves.
         var stored = endpoint.Store.CreateBatch();
         var pending = await _tracker.OpenAsync(
-            cid, selfId, MessageTypes.FactsQueryRequest, expires, number?.Number, callback, cancellationToken, stored).ConfigureAwait(false);
+            cid, selfId, MessageTypes.FactsQueryRequest, issuedAt, expires, number?.Number, callback, cancellationToken, stored).ConfigureAwait(false);
         try
         {
             await endpoint.SendAsync(
@@ -355,9 +350,9 @@ public sealed class AuthenticationService
 
     private async Task<(PendingRequest Pending, FlattenedJws Jws)> OpenAnyoneAsync(AuthenticationRequestOptions? options, CancellationToken cancellationToken)
     {
-        var (cid, expires, jws) = BuildRequest("-", options, numberMatch: null);
+        var (cid, issuedAt, expires, jws) = BuildRequest("-", options, numberMatch: null);
         var pending = await _tracker.OpenAsync(
-            cid, "-", MessageTypes.FactsQueryRequest, expires, number: null, callback: null, cancellationToken).ConfigureAwait(false);
+            cid, "-", MessageTypes.FactsQueryRequest, issuedAt, expires, number: null, callback: null, cancellationToken).ConfigureAwait(false);
         return (pending, jws);
     }
 
@@ -370,7 +365,7 @@ public sealed class AuthenticationService
         }
     }
 
-    private (string Cid, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(
+    private (string Cid, DateTimeOffset IssuedAt, DateTimeOffset Expires, FlattenedJws Jws) BuildRequest(
         string subject, AuthenticationRequestOptions? options, NumberMatch? numberMatch, string? number = null)
     {
         options ??= new AuthenticationRequestOptions();
@@ -387,7 +382,7 @@ public sealed class AuthenticationService
         }
 
         if (options.BindingMessage is { } binding &&
-            (binding.Length == 0 || binding.Length > MaxBindingMessageLength || binding.Any(char.IsControl)))
+            !RequestRules.IsValidBindingMessage(binding))
         {
             throw new ArgumentException($"BindingMessage must be 1 to {MaxBindingMessageLength} printable characters.", nameof(options));
         }
@@ -419,7 +414,7 @@ public sealed class AuthenticationService
             AppName = _client.AppName,
             NumberMatch = numberMatch,
         };
-        return (cid, expires, SignedMessage.Sign(claims, _client.SigningKey));
+        return (cid, now, expires, SignedMessage.Sign(claims, _client.SigningKey));
     }
 
     /// <summary>The exception a developer should see for a failed send, or null to let it through unchanged.</summary>

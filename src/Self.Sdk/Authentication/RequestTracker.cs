@@ -124,7 +124,7 @@ internal sealed class RequestTracker : IAsyncDisposable
                 continue;
             }
 
-            var pending = new PendingRequest(record.Cid, record.Sub, record.Typ, record.Exp, record.Number, callback: null);
+            var pending = new PendingRequest(record.Cid, record.Sub, record.Typ, record.Iat, record.Exp, record.Number, callback: null);
             if (_open.TryAdd(record.Cid, pending))
             {
                 Arm(pending);
@@ -142,11 +142,11 @@ internal sealed class RequestTracker : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException">A request with this conversation id is already open.</exception>
     public async Task<PendingRequest> OpenAsync(
-        string cid, string selfId, string requestType, DateTimeOffset expires, string? number, Action<AuthenticationResponse>? callback,
-        CancellationToken cancellationToken, ClientStoreBatch? storeWith = null)
+        string cid, string selfId, string requestType, DateTimeOffset issuedAt, DateTimeOffset expires, string? number,
+        Action<AuthenticationResponse>? callback, CancellationToken cancellationToken, ClientStoreBatch? storeWith = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var pending = new PendingRequest(cid, selfId, requestType, expires, number, callback)
+        var pending = new PendingRequest(cid, selfId, requestType, issuedAt, expires, number, callback)
         {
             Started = System.Diagnostics.Stopwatch.GetTimestamp(),
         };
@@ -157,7 +157,7 @@ internal sealed class RequestTracker : IAsyncDisposable
 
         try
         {
-            var json = JsonSerializer.Serialize(new StoredRequest(cid, selfId, requestType, expires, number), TrackerJson.Default.StoredRequest);
+            var json = JsonSerializer.Serialize(new StoredRequest(cid, selfId, requestType, expires, number, issuedAt), TrackerJson.Default.StoredRequest);
             if (storeWith is not null)
             {
                 storeWith.SaveOpenRequest(cid, json, expires);
@@ -425,7 +425,8 @@ internal sealed class RequestTracker : IAsyncDisposable
 
 /// <summary>One request waiting for its answer.</summary>
 internal sealed class PendingRequest(
-    string cid, string selfId, string requestType, DateTimeOffset expires, string? number, Action<AuthenticationResponse>? callback)
+    string cid, string selfId, string requestType, DateTimeOffset? issuedAt, DateTimeOffset expires, string? number,
+    Action<AuthenticationResponse>? callback)
 {
     private ITimer? _timer;
 
@@ -436,6 +437,10 @@ internal sealed class PendingRequest(
 
     /// <summary>The request's <c>typ</c>; the answer's must be the matching response type.</summary>
     public string RequestType { get; } = requestType;
+
+    /// <summary>The request's <c>iat</c>; an answer older than it (less the skew) is refused. Null for a request stored
+    /// before the store kept it.</summary>
+    public DateTimeOffset? IssuedAt { get; } = issuedAt;
 
     public DateTimeOffset Expires { get; } = expires;
 
@@ -458,7 +463,7 @@ internal sealed class PendingRequest(
 }
 
 /// <summary>What the store keeps of an open request (encrypted at rest, number included).</summary>
-internal sealed record StoredRequest(string Cid, string Sub, string Typ, DateTimeOffset Exp, string? Number = null);
+internal sealed record StoredRequest(string Cid, string Sub, string Typ, DateTimeOffset Exp, string? Number = null, DateTimeOffset? Iat = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(StoredRequest))]

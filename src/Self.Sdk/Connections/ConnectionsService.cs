@@ -15,7 +15,7 @@ namespace Self.Sdk.Connections;
 /// </summary>
 public sealed class ConnectionsService
 {
-    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ClockSkew = RequestRules.ClockSkew;
 
     private readonly SelfClient _client;
     private readonly ILogger _logger;

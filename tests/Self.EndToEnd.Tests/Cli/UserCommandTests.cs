@@ -1,6 +1,7 @@
 using System.Net;
 using Self.EndToEnd.Tests.Infrastructure;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Identifiers;
 using Self.Protocol.Keys;
 

@@ -2,6 +2,7 @@ using System.Net;
 using Self.Device;
 using Self.EndToEnd.Tests.Infrastructure;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Keys;
 using Self.Protocol.Links;
 using Self.Protocol.Messages;

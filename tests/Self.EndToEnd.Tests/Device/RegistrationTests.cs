@@ -3,6 +3,7 @@ using System.Text;
 using Self.Device;
 using Self.EndToEnd.Tests.Infrastructure;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Encoding;
 using Self.Protocol.Identifiers;
 using Self.Protocol.KeyHistory;

@@ -10,7 +10,7 @@ using Self.Sdk.Apps;
 namespace Self.EndToEnd.Tests.Infrastructure;
 
 /// <summary>A user registered straight through REST (no device running): its key and a REST client acting as it.</summary>
-public sealed record RawUser(string SelfId, SigningKey DeviceKey, SelfRestClient Rest);
+internal sealed record RawUser(string SelfId, SigningKey DeviceKey, SelfRestClient Rest);
 
 /// <summary>Fresh apps, users and clients on the fixture's network, so that tests never share identities.</summary>
 public static class TestIdentities
@@ -45,13 +45,13 @@ public static class TestIdentities
     }
 
     /// <summary>Registers a user (device "1") through REST only: no device answers for it.</summary>
-    public static Task<RawUser> RegisterRawUserAsync(NetworkFixture network) => RegisterRawUserAsync(network.ApiUrl);
+    internal static Task<RawUser> RegisterRawUserAsync(NetworkFixture network) => RegisterRawUserAsync(network.ApiUrl);
 
     /// <summary>
     /// Registers a user (device "1") through REST only on the network at <paramref name="apiUrl"/>. With
     /// <paramref name="publishOneTimeKeys"/> false, whatever later runs the device publishes its own keys.
     /// </summary>
-    public static async Task<RawUser> RegisterRawUserAsync(Uri apiUrl, bool publishOneTimeKeys = true)
+    internal static async Task<RawUser> RegisterRawUserAsync(Uri apiUrl, bool publishOneTimeKeys = true)
     {
         var deviceKey = SigningKey.Generate();
         var recoveryKey = SigningKey.Generate();
@@ -73,7 +73,7 @@ public static class TestIdentities
     }
 
     /// <summary>Stores the user's permit for <paramref name="appId"/>, signed by the user's device key.</summary>
-    public static Task ConnectAsync(RawUser user, string appId)
+    internal static Task ConnectAsync(RawUser user, string appId)
     {
         var now = DateTimeOffset.UtcNow;
         var permit = SignedMessage.Sign(

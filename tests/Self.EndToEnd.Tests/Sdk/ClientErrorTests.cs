@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Self.EndToEnd.Tests.Infrastructure;
 using Self.Messaging;
 using Self.Network;
+using Self.Protocol;
 using Self.Sdk;
 using Self.Sdk.Authentication;
 

@@ -28,9 +28,9 @@ public sealed class RawSender : IAsyncDisposable
 
     public OlmAccount Account { get; }
 
-    public MessagingConnection Connection { get; }
+    internal MessagingConnection Connection { get; }
 
-    public SelfRestClient Rest { get; }
+    internal SelfRestClient Rest { get; }
 
     public static async Task<RawSender> StartAsync(TestNetwork network, TestIdentity identity)
     {

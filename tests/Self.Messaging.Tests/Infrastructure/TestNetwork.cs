@@ -60,10 +60,10 @@ public sealed partial class TestNetwork : IAsyncLifetime
     });
 
     /// <summary>A REST client with no identity (registration, app creation).</summary>
-    public SelfRestClient Anonymous(TimeProvider? time = null) =>
+    internal SelfRestClient Anonymous(TimeProvider? time = null) =>
         new(Http, new SelfRestClientOptions { BaseAddress = BaseAddress, TimeProvider = time ?? TimeProvider.System });
 
-    public SelfRestClient RestFor(TestIdentity identity, TimeProvider? time = null) =>
+    internal SelfRestClient RestFor(TestIdentity identity, TimeProvider? time = null) =>
         new(Http, new SelfRestClientOptions
         {
             BaseAddress = BaseAddress,

@@ -2,7 +2,7 @@ namespace Self.Messaging.Tests.Infrastructure;
 
 public sealed partial class TestNetwork
 {
-    public SelfEndpointOptions EndpointOptions(TestIdentity identity, string storageDirectory, string storageKey = "test-storage-key", TimeProvider? time = null) => new()
+    internal SelfEndpointOptions EndpointOptions(TestIdentity identity, string storageDirectory, string storageKey = "test-storage-key", TimeProvider? time = null) => new()
     {
         IdentityId = identity.Id,
         DeviceId = identity.DeviceId,

@@ -30,13 +30,13 @@ public sealed class TestPeer : IAsyncDisposable
 
     public TestIdentity Identity { get; }
 
-    public ClientStore Store { get; }
+    internal ClientStore Store { get; }
 
-    public MessagingConnection Connection { get; }
+    internal MessagingConnection Connection { get; }
 
-    public SecureMessenger Messenger { get; }
+    internal SecureMessenger Messenger { get; }
 
-    public SelfRestClient Rest { get; }
+    internal SelfRestClient Rest { get; }
 
     /// <summary>The Olm type of this device's envelope entry in every frame that arrived, in order.</summary>
     public ConcurrentQueue<OlmMessageType> IncomingEntryTypes { get; } = new();
@@ -73,13 +73,13 @@ public sealed class TestPeer : IAsyncDisposable
         return peer;
     }
 
-    public async Task<ReceivedMessage> NextAsync(TimeSpan? timeout = null)
+    internal async Task<ReceivedMessage> NextAsync(TimeSpan? timeout = null)
     {
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
         return await _received.Reader.ReadAsync(cts.Token);
     }
 
-    public bool TryTakeReceived(out ReceivedMessage? message) => _received.Reader.TryRead(out message);
+    internal bool TryTakeReceived(out ReceivedMessage? message) => _received.Reader.TryRead(out message);
 
     public async ValueTask DisposeAsync()
     {

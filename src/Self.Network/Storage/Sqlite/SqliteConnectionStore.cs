@@ -1,7 +1,7 @@
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IConnectionStore"/> on SQLite. A revoked permit stays as a tombstone so that an older permit cannot revive it.</summary>
-public sealed class SqliteConnectionStore(SqliteDatabase database) : IConnectionStore, IStorageInitializer
+internal sealed class SqliteConnectionStore(SqliteDatabase database) : IConnectionStore, IStorageInitializer
 {
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);

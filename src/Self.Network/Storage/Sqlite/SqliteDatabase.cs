@@ -7,7 +7,7 @@ namespace Self.Network.Storage.Sqlite;
 /// transactions one at a time. SQLite allows a single writer anyway; taking turns in-process avoids
 /// SQLITE_BUSY retries, while readers run concurrently thanks to WAL.
 /// </summary>
-public sealed class SqliteDatabase : IAsyncDisposable
+internal sealed class SqliteDatabase : IAsyncDisposable
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS identities (

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IDeviceStore"/> on SQLite.</summary>
-public sealed class SqliteDeviceStore(SqliteDatabase database) : IDeviceStore, IStorageInitializer
+internal sealed class SqliteDeviceStore(SqliteDatabase database) : IDeviceStore, IStorageInitializer
 {
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IIdentityStore"/> on SQLite.</summary>
-public sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentityStore, IStorageInitializer, IDescribedStore
+internal sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentityStore, IStorageInitializer, IDescribedStore
 {
     /// <inheritdoc />
     public string Description => "SQLite " + database.Path;

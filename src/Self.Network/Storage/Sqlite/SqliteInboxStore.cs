@@ -7,7 +7,7 @@ namespace Self.Network.Storage.Sqlite;
 /// <see cref="IInboxStore"/> on SQLite. Appends are committed in groups: whatever is waiting when the writer
 /// comes round goes into one transaction (one fsync), and each caller is released only after that commit.
 /// </summary>
-public sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDescribedStore, IAsyncDisposable
+internal sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDescribedStore, IAsyncDisposable
 {
     private const int MaxBatch = 256;
     private const int MaxTrackedSizes = 100_000;

@@ -1,7 +1,7 @@
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IOneTimeKeyStore"/> on SQLite.</summary>
-public sealed class SqliteOneTimeKeyStore(SqliteDatabase database) : IOneTimeKeyStore, IStorageInitializer
+internal sealed class SqliteOneTimeKeyStore(SqliteDatabase database) : IOneTimeKeyStore, IStorageInitializer
 {
     /// <inheritdoc />
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Self.Protocol;
 using Self.Protocol.Frames;
 
-namespace Self.Messaging;
+namespace Self.Protocol;
 
 /// <summary>
 /// A message was refused: by the server (an ERR notification answering the frame), by the REST API before it was

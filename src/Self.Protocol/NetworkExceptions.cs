@@ -1,7 +1,6 @@
 using System.Net;
-using Self.Protocol;
 
-namespace Self.Messaging;
+namespace Self.Protocol;
 
 /// <summary>The server answered a REST call with an error (spec §5: <c>{"message","code"}</c>).</summary>
 public class SelfApiException : SelfException

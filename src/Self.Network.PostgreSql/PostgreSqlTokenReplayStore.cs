@@ -6,7 +6,7 @@ namespace Self.Network.PostgreSql;
 /// <see cref="ITokenReplayStore"/> on PostgreSQL: one table for every instance of the network, so a token accepted by
 /// one instance is refused by all the others. Expired entries are swept now and then by whichever instance is busy.
 /// </summary>
-public sealed class PostgreSqlTokenReplayStore(PostgreSqlDatabase database) : ITokenReplayStore, IStorageInitializer
+internal sealed class PostgreSqlTokenReplayStore(PostgreSqlDatabase database) : ITokenReplayStore, IStorageInitializer
 {
     private const int PruneEvery = 256;
     private int _calls;

@@ -80,11 +80,13 @@ public sealed class SelfNetworkServer : IAsyncDisposable
 
     /// <summary>Starts a server with Kestrel and proxy settings from <paramref name="host"/>, and returns once it listens.</summary>
     /// <exception cref="ArgumentException">The options are not valid; the message says what to fix.</exception>
+#pragma warning disable RS0026 // Both overloads have optional trailing parameters; the second argument's type tells them apart.
     public static async Task<SelfNetworkServer> StartAsync(
         SelfNetworkOptions options,
         SelfNetworkHostOptions host,
         ILoggerFactory? loggerFactory = null,
         CancellationToken cancellationToken = default)
+#pragma warning restore RS0026
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(host);

@@ -60,7 +60,8 @@ internal sealed class RequestTracker : IAsyncDisposable
             return null;
         }
 
-        return new PendingRequest(cid, conversation.SelfId, conversation.RequestType, conversation.Expires, conversation.Number, callback: null);
+        // The signed cid carries no iat: the response's own iat is still checked against now and the expiry.
+        return new PendingRequest(cid, conversation.SelfId, conversation.RequestType, issuedAt: null, conversation.Expires, conversation.Number, callback: null);
     }
 
     /// <summary>

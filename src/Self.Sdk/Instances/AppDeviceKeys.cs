@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Self.Crypto.AtRest;
 using Self.Messaging;
+using Self.Protocol;
 using Self.Protocol.Identifiers;
 using Self.Protocol.KeyHistory;
 using Self.Protocol.Keys;

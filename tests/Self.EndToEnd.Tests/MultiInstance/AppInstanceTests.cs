@@ -1,3 +1,4 @@
+using Self.Protocol;
 using Microsoft.Extensions.Time.Testing;
 using Self.Device;
 using Self.EndToEnd.Tests.Device;

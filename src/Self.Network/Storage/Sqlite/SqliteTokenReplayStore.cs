@@ -1,7 +1,7 @@
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="ITokenReplayStore"/> in the server's SQLite file: survives a restart of the one instance.</summary>
-public sealed class SqliteTokenReplayStore(SqliteDatabase database) : ITokenReplayStore, IStorageInitializer
+internal sealed class SqliteTokenReplayStore(SqliteDatabase database) : ITokenReplayStore, IStorageInitializer
 {
     private const int PruneEvery = 256;
     private int _calls;

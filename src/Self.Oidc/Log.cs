@@ -5,13 +5,13 @@ namespace Self.Oidc;
 /// <summary>Operational log messages of the provider (event ids 7000–7099).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "Self OpenID Provider listening on {Addresses}, issuer {Issuer}, Self app {AppId}")]
+    [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Self OpenID Provider listening on {Addresses}, issuer {Issuer}, Self app {AppId}")]
     public static partial void Listening(ILogger logger, string addresses, string issuer, string appId);
 
-    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Ping to {Endpoint} for request {RequestId} failed (attempt {Attempt} of {Attempts}): {Reason}")]
+    [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Ping to {Endpoint} for request {RequestId} failed (attempt {Attempt} of {Attempts}): {Reason}")]
     public static partial void PingFailed(ILogger logger, string endpoint, string requestId, int attempt, int attempts, string reason);
 
-    [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "Self answer for conversation {Cid} matched no CIBA request or login")]
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Self answer for conversation {Cid} matched no CIBA request or login")]
     public static partial void AnswerUnmatched(ILogger logger, string cid);
 }
 
@@ -23,27 +23,27 @@ internal static partial class Audit
 {
     public const string Category = "Self.Oidc.Audit";
 
-    [LoggerMessage(EventId = 7101, Level = LogLevel.Information, Message = "audit backchannel_request client={ClientId} user={SelfId} request={RequestId} mode={Mode} expires={ExpiresAt:o} result={Result}")]
+    [LoggerMessage(EventId = 9101, Level = LogLevel.Information, Message = "audit backchannel_request client={ClientId} user={SelfId} request={RequestId} mode={Mode} expires={ExpiresAt:o} result={Result}")]
     public static partial void BackchannelRequest(ILogger logger, string clientId, string selfId, string requestId, string mode, DateTimeOffset expiresAt, string result);
 
-    [LoggerMessage(EventId = 7102, Level = LogLevel.Information, Message = "audit backchannel_refused client={ClientId} user={SelfId} error={Error}")]
+    [LoggerMessage(EventId = 9102, Level = LogLevel.Information, Message = "audit backchannel_refused client={ClientId} user={SelfId} error={Error}")]
     public static partial void BackchannelRefused(ILogger logger, string clientId, string selfId, string error);
 
-    [LoggerMessage(EventId = 7103, Level = LogLevel.Information, Message = "audit user_answer request={RequestId} client={ClientId} user={SelfId} device={DeviceId} result={Result}")]
+    [LoggerMessage(EventId = 9103, Level = LogLevel.Information, Message = "audit user_answer request={RequestId} client={ClientId} user={SelfId} device={DeviceId} result={Result}")]
     public static partial void UserAnswer(ILogger logger, string requestId, string clientId, string selfId, string deviceId, string result);
 
-    [LoggerMessage(EventId = 7104, Level = LogLevel.Information, Message = "audit token_request client={ClientId} request={RequestId} result={Result}")]
+    [LoggerMessage(EventId = 9104, Level = LogLevel.Information, Message = "audit token_request client={ClientId} request={RequestId} result={Result}")]
     public static partial void TokenRequest(ILogger logger, string clientId, string requestId, string result);
 
-    [LoggerMessage(EventId = 7105, Level = LogLevel.Information, Message = "audit ping client={ClientId} request={RequestId} result={Result}")]
+    [LoggerMessage(EventId = 9105, Level = LogLevel.Information, Message = "audit ping client={ClientId} request={RequestId} result={Result}")]
     public static partial void Ping(ILogger logger, string clientId, string requestId, string result);
 
-    [LoggerMessage(EventId = 7106, Level = LogLevel.Information, Message = "audit login user={SelfId} result={Result}")]
+    [LoggerMessage(EventId = 9106, Level = LogLevel.Information, Message = "audit login user={SelfId} result={Result}")]
     public static partial void Login(ILogger logger, string selfId, string result);
 
-    [LoggerMessage(EventId = 7107, Level = LogLevel.Information, Message = "audit authorization_code client={ClientId} user={SelfId} result={Result}")]
+    [LoggerMessage(EventId = 9107, Level = LogLevel.Information, Message = "audit authorization_code client={ClientId} user={SelfId} result={Result}")]
     public static partial void Authorization(ILogger logger, string clientId, string selfId, string result);
 
-    [LoggerMessage(EventId = 7108, Level = LogLevel.Warning, Message = "audit client_assertion_replay client={ClientId}")]
+    [LoggerMessage(EventId = 9108, Level = LogLevel.Warning, Message = "audit client_assertion_replay client={ClientId}")]
     public static partial void AssertionReplay(ILogger logger, string clientId);
 }

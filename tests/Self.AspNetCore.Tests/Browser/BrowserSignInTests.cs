@@ -183,7 +183,8 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
         });
         await request.AcceptAsync(number!);
 
-        await page.WaitForURLAsync(url => b is not null && url == new Uri(b.BaseAddress, "/").ToString(), new() { Timeout = Patience });
+        await page.WaitForURLAsync(url => b is not null && url == new Uri(b.BaseAddress, "/").ToString(), new() { Timeout = Patience, WaitUntil = WaitUntilState.Commit });
+        await Expect(page.Locator("body")).ToHaveTextAsync($"Signed in as {device.SelfId}", new() { Timeout = Patience });
         await using var onB = b!;
         Assert.Equal($"Signed in as {device.SelfId}", (await page.Locator("body").TextContentAsync())?.Trim());
     }
@@ -193,7 +194,11 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
     {
         try
         {
-            await page.WaitForURLAsync(new Uri(site.BaseAddress, "/").ToString(), new() { Timeout = Patience });
+            // Commit, not the default load event: the protected page may have loaded before this wait began, and a
+            // load that already happened can leave the wait hanging (seen once under load while the page showed the
+            // signed-in text). The text itself is then awaited with retries below.
+            await page.WaitForURLAsync(new Uri(site.BaseAddress, "/").ToString(), new() { Timeout = Patience, WaitUntil = WaitUntilState.Commit });
+            await Expect(page.Locator("body")).ToHaveTextAsync($"Signed in as {selfId}", new() { Timeout = Patience });
         }
         catch (TimeoutException ex)
         {

@@ -25,7 +25,18 @@ public sealed class ExpiryTests(NetworkFixture network) : IDisposable
         var expiry = new AuthenticationRequestOptions { Expiry = TimeSpan.FromSeconds(60) };
 
         var subscribed = new List<AuthenticationResponse>();
-        using var subscription = client.Authentication.Subscribe(r => { lock (subscribed) { subscribed.Add(r); } });
+        var allSubscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = client.Authentication.Subscribe(r =>
+        {
+            lock (subscribed)
+            {
+                subscribed.Add(r);
+                if (subscribed.Count == 3)
+                {
+                    allSubscribed.TrySetResult();
+                }
+            }
+        });
         var callback = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
         var callbackCount = 0;
 
@@ -46,6 +57,8 @@ public sealed class ExpiryTests(NetworkFixture network) : IDisposable
         var blockingOutcome = await blocking.WaitAsync(TimeSpan.FromSeconds(30));
         var callbackOutcome = await callback.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var asyncOutcome = await client.Authentication.WaitForResponseAsync(asyncCid).WaitAsync(TimeSpan.FromSeconds(30));
+        // Subscribers hear an outcome after its waiters do: wait for all three before looking at them.
+        await allSubscribed.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(AuthenticationStatus.Expired, blockingOutcome.Status);
         Assert.Equal(blockingCid, blockingOutcome.ConversationId);

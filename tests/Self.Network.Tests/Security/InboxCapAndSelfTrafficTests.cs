@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using Self.Network.Tests.Infrastructure;
@@ -9,7 +10,7 @@ namespace Self.Network.Tests.Security;
 /// <summary>
 /// Hole 4 of issue 10: an account could write ~100 frames/s of up to 1 MiB to itself, kept 30 days, and inboxes had no
 /// size cap. Now self-addressed traffic has a budget, each inbox a cap in messages and bytes (ERR "inbox full" over it),
-/// and /metrics shows what the inboxes hold.
+/// and the Self.Network meter's inbox gauges (exported at /metrics) show what the inboxes hold.
 /// </summary>
 public sealed class InboxCapAndSelfTrafficTests
 {
@@ -32,8 +33,7 @@ public sealed class InboxCapAndSelfTrafficTests
 
         Assert.Equal(5, answers.Count(static a => a.Type == MsgType.Ack));
         Assert.All(answers.Skip(5), static a => Assert.StartsWith("rate limited", a.Error, StringComparison.Ordinal));
-        var metrics = await http.GetStringAsync("/metrics");
-        Assert.Contains("self_network_inbox_messages 5\n", metrics, StringComparison.Ordinal);
+        Assert.Equal(5, InboxGauge(server, "self.network.inbox.messages"));
 
         // One message fanned out to two own devices still counts once, after the window has passed.
         await user.AddDeviceAsync(http, "laptop", time);
@@ -65,9 +65,8 @@ public sealed class InboxCapAndSelfTrafficTests
         Assert.Equal([MsgType.Ack, MsgType.Ack, MsgType.Ack, MsgType.Err, MsgType.Err], answers.Select(static a => a.Type));
         Assert.Equal(ErrType.ErrMessage, answers[3].ErrorType);
         Assert.StartsWith("inbox full", answers[3].Error, StringComparison.Ordinal);
-        var metrics = await http.GetStringAsync("/metrics");
-        Assert.Contains("self_network_inbox_largest_messages 3\n", metrics, StringComparison.Ordinal);
-        Assert.Contains("self_network_refusals_total{code=\"inbox_full\"} 2\n", metrics, StringComparison.Ordinal);
+        Assert.Equal(3, InboxGauge(server, "self.network.inbox.largest.messages"));
+        Assert.Equal(2, server.Services.GetRequiredService<Self.Network.Diagnostics.NetworkMetrics>().Refusals("inbox_full"));
 
         // The device gets exactly the three accepted messages; once it has read them, the inbox takes more.
         long offset;
@@ -86,7 +85,7 @@ public sealed class InboxCapAndSelfTrafficTests
         await using (var again = await TestSocket.LoginAsync(server.MessagingUri, user, offset: offset, time: time))
         {
             // The login with the offset drops what the device has processed, just after the ACK.
-            for (var poll = 0; poll < 200 && !(await http.GetStringAsync("/metrics")).Contains("self_network_inbox_messages 0\n", StringComparison.Ordinal); poll++)
+            for (var poll = 0; poll < 200 && InboxGauge(server, "self.network.inbox.messages") != 0; poll++)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(25), TimeProvider.System);
             }
@@ -143,5 +142,27 @@ public sealed class InboxCapAndSelfTrafficTests
         var options = new SelfNetworkOptions { RateLimits = new RateLimitOptions { SelfMessagesPerIdentity = -1 } };
 
         Assert.Equal("SelfMessagesPerIdentity", Assert.Throws<ArgumentException>(options.Validate).ParamName);
+    }
+
+    /// <summary>
+    /// Reads one of the server's inbox gauges as a metrics exporter would (a <see cref="System.Diagnostics.Metrics.MeterListener"/>),
+    /// only from this server's meter: other tests' servers run in the same process.
+    /// </summary>
+    private static long InboxGauge(SelfNetworkServer server, string name)
+    {
+        var factory = server.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        long? value = null;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == name && ReferenceEquals(instrument.Meter.Scope, factory))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, measurement, _, _) => value = measurement);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return value ?? throw new InvalidOperationException($"the server published no {name} gauge");
     }
 }

@@ -183,7 +183,9 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
         });
         await request.AcceptAsync(number!);
 
-        await page.WaitForURLAsync(url => b is not null && url == new Uri(b.BaseAddress, "/").ToString(), new() { Timeout = Patience, WaitUntil = WaitUntilState.Commit });
+        await Expect(page).ToHaveURLAsync(new Regex("^http://127\\.0\\.0\\.1:[0-9]+/$"), new() { Timeout = Patience });
+        Assert.NotNull(b);
+        await Expect(page).ToHaveURLAsync(new Uri(b.BaseAddress, "/").ToString(), new() { Timeout = Patience });
         await Expect(page.Locator("body")).ToHaveTextAsync($"Signed in as {device.SelfId}", new() { Timeout = Patience });
         await using var onB = b!;
         Assert.Equal($"Signed in as {device.SelfId}", (await page.Locator("body").TextContentAsync())?.Trim());
@@ -194,10 +196,10 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
     {
         try
         {
-            // Commit, not the default load event: the protected page may have loaded before this wait began, and a
-            // load that already happened can leave the wait hanging (seen once under load while the page showed the
-            // signed-in text). The text itself is then awaited with retries below.
-            await page.WaitForURLAsync(new Uri(site.BaseAddress, "/").ToString(), new() { Timeout = Patience, WaitUntil = WaitUntilState.Commit });
+            // A polling assertion, not WaitForURL: WaitForURL waits for a navigation event, and when the navigation lands
+            // between its URL check and its listener it waits for one that has already happened (seen twice, once in
+            // CI, with the page already showing the signed-in text). Polling the URL cannot miss it.
+            await Expect(page).ToHaveURLAsync(new Uri(site.BaseAddress, "/").ToString(), new() { Timeout = Patience });
             await Expect(page.Locator("body")).ToHaveTextAsync($"Signed in as {selfId}", new() { Timeout = Patience });
         }
         catch (TimeoutException ex)

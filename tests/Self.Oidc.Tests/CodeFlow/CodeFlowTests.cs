@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Playwright;
 using Self.Device;
@@ -35,7 +36,10 @@ public sealed class CodeFlowTests(OidcFixture fixture)
 
         await page.FillAsync("#selfid", device.SelfId);
         await page.ClickAsync("#signin");
-        await page.WaitForURLAsync(url => url.StartsWith(site.Address.AbsoluteUri, StringComparison.Ordinal));
+        // A polling assertion rather than WaitForURL, which can miss a navigation that lands before its listener does.
+        await Assertions.Expect(page).ToHaveURLAsync(
+            new Regex("^" + Regex.Escape(site.Address.AbsoluteUri)),
+            new() { Timeout = (float)Waiting.Patience.TotalMilliseconds });
 
         Assert.Equal("signed in as " + device.SelfId, await page.InnerTextAsync("#who"));
         Assert.Equal("swk,user", await page.InnerTextAsync("#amr"));

@@ -33,6 +33,7 @@ internal sealed class DeviceHost : IAsyncDisposable
         var count = int.Parse(args[4], CultureInfo.InvariantCulture);
         var apps = args[5].Split(',', StringSplitOptions.RemoveEmptyEntries);
         var devices = new SelfDevice[count];
+        using var logging = BenchLogging.Create("devices");
         using var gate = new SemaphoreSlim(8);
         await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
         {
@@ -46,6 +47,7 @@ internal sealed class DeviceHost : IAsyncDisposable
                     StorageDirectory = Path.Combine(folder, "device-" + i),
                     StorageKey = "bench-device-storage-key",
                     ConsentPolicy = ConsentPolicies.AlwaysAccept,
+                    LoggerFactory = logging,
                 });
                 foreach (var app in apps)
                 {

@@ -20,6 +20,8 @@ internal sealed class RoundTrips : IAsyncDisposable
     {
     }
 
+    private static Microsoft.Extensions.Logging.ILoggerFactory? Logging { get; } = BenchLogging.Create("app");
+
     /// <summary>The process that runs the devices.</summary>
     public DeviceHost Devices => _devices!;
 
@@ -47,6 +49,7 @@ internal sealed class RoundTrips : IAsyncDisposable
                 ApiUrl = server.ApiUrl,
                 MessagingUrl = server.MessagingUrl,
                 DefaultExpiry = TimeSpan.FromMinutes(2),
+                LoggerFactory = Logging,
             });
             await client.StartAsync();
             bench._clients.Add(client);

@@ -40,7 +40,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             AdminToken = AdminToken,
             // The benchmark drives far more traffic between one app and each user than the per-user policy allows.
             RateLimits = new RateLimitOptions { MessagesPerRecipient = 0, FramesPerConnection = 0, IdentitiesPerClient = 0 },
-        });
+        }, BenchLogging.Create("server"));
         Console.WriteLine("ready");
         PauseWatch? watch = null;
         while (await Console.In.ReadLineAsync() is { } line)

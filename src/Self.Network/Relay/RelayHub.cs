@@ -9,6 +9,7 @@ namespace Self.Network.Relay;
 internal sealed class RelayHub
 {
     private readonly ConcurrentDictionary<RelaySession, byte> _sessions = new();
+    private readonly ConcurrentDictionary<string, RelaySession> _delivering = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
     private volatile bool _stopping;
 
@@ -19,7 +20,22 @@ internal sealed class RelayHub
     public void Add(RelaySession session) => _sessions.TryAdd(session, 0);
 
     /// <summary>Forgets a connection that has ended.</summary>
-    public void Remove(RelaySession session) => _sessions.TryRemove(session, out _);
+    public void Remove(RelaySession session)
+    {
+        _sessions.TryRemove(session, out _);
+        _delivering.TryRemove(new KeyValuePair<string, RelaySession>(session.Address, session));
+    }
+
+    /// <summary>Marks <paramref name="session"/> as the one delivering its address's inbox on this server (the newest wins).</summary>
+    public void Delivering(RelaySession session) => _delivering[session.Address] = session;
+
+    /// <summary>
+    /// What the connection delivering <paramref name="address"/> on this server has sent of the inbox and its client
+    /// has not yet confirmed (the confirmation is the offset of its next Auth): messages still stored, but no longer
+    /// waiting. Zero when no connection of this server delivers that inbox.
+    /// </summary>
+    public (long Messages, long Bytes) DeliveredUnconfirmed(string address) =>
+        _delivering.TryGetValue(address, out var session) ? session.DeliveredUnconfirmed : (0, 0);
 
     /// <summary>True once the server is shutting down: new connections are refused.</summary>
     public bool IsStopping => _stopping;

@@ -38,6 +38,8 @@ internal sealed class RelaySession
     private string _identityId = string.Empty;
     private volatile bool _closeSent;
     private bool _authenticated;
+    private long _deliveredMessages;
+    private long _deliveredBytes;
 
     public RelaySession(WebSocket socket, RelayContext relay, CancellationToken aborted)
     {
@@ -51,6 +53,9 @@ internal sealed class RelaySession
 
     /// <summary>The authenticated address, <c>id:device</c> (empty before authentication).</summary>
     public string Address { get; private set; } = string.Empty;
+
+    /// <summary>The messages (and their bytes) this connection has sent of its inbox since its Auth: stored until the next Auth confirms them.</summary>
+    public (long Messages, long Bytes) DeliveredUnconfirmed => (Interlocked.Read(ref _deliveredMessages), Interlocked.Read(ref _deliveredBytes));
 
     private string LogName => Address.Length > 0 ? Address : "(unauthenticated)";
 
@@ -407,10 +412,16 @@ internal sealed class RelaySession
             return null;
         }
 
-        if (await _relay.Inboxes.SizeAsync(inbox, _stop.Token).ConfigureAwait(false) is not { } size)
+        if (await _relay.Inboxes.SizeAsync(inbox, _stop.Token).ConfigureAwait(false) is not { } stored)
         {
             return null;
         }
+
+        // The caps are on what waits for its device. Messages already sent over a live connection stay stored only
+        // until that device's next Auth confirms them (spec §6 has no other confirmation), so they do not count: a
+        // busy app that stays connected would otherwise fill its inbox with answers it has long processed.
+        var (sentMessages, sentBytes) = _relay.Hub.DeliveredUnconfirmed(inbox);
+        var size = new InboxSize(Math.Max(0, stored.Messages - sentMessages), Math.Max(0, stored.Bytes - sentBytes));
 
         if (options.MaxInboxMessages > 0 && size.Messages >= options.MaxInboxMessages)
         {
@@ -529,6 +540,8 @@ internal sealed class RelaySession
             _relay.Metrics.StoreCall("remove", removing);
         }
 
+        _relay.Hub.Delivering(this);
+
         // The messages sent before the first short batch were waiting when the device connected: its backlog.
         long? backlog = 0;
         while (!_closeSent)
@@ -568,6 +581,8 @@ internal sealed class RelaySession
                 }
 
                 _relay.Metrics.MessageDelivered();
+                Interlocked.Increment(ref _deliveredMessages);
+                Interlocked.Add(ref _deliveredBytes, stored.Frame.Length);
                 last = stored.Offset;
             }
 

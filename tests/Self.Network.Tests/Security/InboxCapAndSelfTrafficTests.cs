@@ -97,6 +97,56 @@ public sealed class InboxCapAndSelfTrafficTests
     }
 
     [Fact]
+    public async Task Inbox_ItsDeviceConnectedAndReading_NeverFillsWithWhatItWasSent()
+    {
+        // Found by the benchmark: an app that stays connected confirms what it processed only at its next Auth, so
+        // every answer it had long read stayed in its inbox and the 10,001st was refused. The cap counts what waits.
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using var server = await NetworkFixture.StartAsync(TempDirectory.Create(), time, new RateLimitOptions { MessagesPerRecipient = 0 }, o => o with { MaxInboxMessages = 3 });
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        var app = await TestIdentity.CreateAppAsync(http, server.AdminToken, time: time);
+        var user = await TestIdentity.RegisterUserAsync(http, time: time);
+        await user.ConnectAsync(http, app.Id, time);
+        await using var appSocket = await TestSocket.LoginAsync(server.MessagingUri, app, time: time);
+
+        long offset;
+        await using (var device = await TestSocket.LoginAsync(server.MessagingUri, user, time: time))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await appSocket.SendAsync(RelayTestData.Message(app, user, id: $"live-{i}"));
+                Assert.Equal(NotificationFrame.Ack($"live-{i}"), await appSocket.ReceiveNotificationAsync());
+                Assert.Equal($"live-{i}", (await device.ReceiveMessageAsync()).Id);
+            }
+
+            Assert.Equal(10, InboxGauge(server, "self.network.inbox.messages"));
+            offset = 10;
+        }
+
+        // Gone without confirming: all ten may come again, so they wait again and the cap holds.
+        for (var poll = 0; poll < 200 && server.Services.GetRequiredService<Self.Network.Relay.RelayHub>().Count > 1; poll++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(25), TimeProvider.System);
+        }
+
+        await appSocket.SendAsync(RelayTestData.Message(app, user, id: "offline"));
+        var refused = await appSocket.ReceiveNotificationAsync();
+        Assert.Equal(MsgType.Err, refused.Type);
+        Assert.StartsWith("inbox full", refused.Error, StringComparison.Ordinal);
+
+        // The next Auth confirms them: they are dropped and the inbox takes more.
+        await using var again = await TestSocket.LoginAsync(server.MessagingUri, user, offset: offset, time: time);
+        for (var poll = 0; poll < 200 && InboxGauge(server, "self.network.inbox.messages") != 0; poll++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(25), TimeProvider.System);
+        }
+
+        await appSocket.SendAsync(RelayTestData.Message(app, user, id: "confirmed"));
+        Assert.Equal(NotificationFrame.Ack("confirmed"), await appSocket.ReceiveNotificationAsync());
+        Assert.Equal("confirmed", (await again.ReceiveMessageAsync()).Id);
+    }
+
+    [Fact]
     public async Task Inbox_AtItsByteCap_ErrInboxFull()
     {
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());

@@ -91,4 +91,32 @@ public sealed class SqliteInboxStoreTests : InboxStoreContract
             await database.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task OpenAsync_PooledConnectionsOpenedAgain_KeepSynchronousFullAndTheBusyTimeout()
+    {
+        // The pragmas run once per SQLite handle; every later open of a pooled handle must still have them.
+        var directory = TempDirectory.Create();
+        var database = new SqliteDatabase(Path.Combine(directory, "pool.db"));
+        try
+        {
+            for (var open = 0; open < 5; open++)
+            {
+                await using var first = await database.OpenAsync();
+                await using var second = await database.OpenAsync();
+                foreach (var connection in new[] { first, second })
+                {
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = "PRAGMA synchronous;";
+                    Assert.Equal(2L, (long?)await command.ExecuteScalarAsync()); // FULL
+                    command.CommandText = "PRAGMA busy_timeout;";
+                    Assert.Equal(30000L, (long?)await command.ExecuteScalarAsync());
+                }
+            }
+        }
+        finally
+        {
+            await database.DisposeAsync();
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace Self.Network.Storage.Sqlite;
@@ -66,6 +67,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             expires_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         """;
+
+    private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = [];
+    private static readonly object ConfiguredMark = new();
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -186,13 +190,21 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = connection.CreateCommand();
 
-            // synchronous=FULL even in WAL mode: the relay acknowledges a message once its commit returns, and
-            // NORMAL would let the last commits vanish on power loss. The cost is one fsync per commit, which
-            // the inbox store amortises by committing waiting messages together.
-            command.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Once per SQLite handle: the pool hands the same handle out again and the settings stay with it, so
+            // running the pragmas on every open (as before) parsed and ran two statements per store call.
+            if (connection.Handle is { } handle && !Configured.TryGetValue(handle, out _))
+            {
+                await using var command = connection.CreateCommand();
+
+                // synchronous=FULL even in WAL mode: the relay acknowledges a message once its commit returns, and
+                // NORMAL would let the last commits vanish on power loss. The cost is one fsync per commit, which
+                // the inbox store amortises by committing waiting messages together.
+                command.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                Configured.TryAdd(handle, ConfiguredMark);
+            }
+
             return connection;
         }
         catch

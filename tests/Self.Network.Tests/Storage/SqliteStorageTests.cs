@@ -119,4 +119,36 @@ public sealed class SqliteInboxStoreTests : InboxStoreContract
             await database.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task LeaseAsync_ReusesOneConnectionWithItsPreparedCommands_AndDisposeClosesThem()
+    {
+        var directory = TempDirectory.Create();
+        var database = new SqliteDatabase(Path.Combine(directory, "lease.db"));
+        SqliteLease first;
+        Microsoft.Data.Sqlite.SqliteCommand command;
+        await using (first = await database.LeaseAsync())
+        {
+            command = first.Command("SELECT $x + 1", ("$x", Microsoft.Data.Sqlite.SqliteType.Integer));
+            command.Parameters[0].Value = 41;
+            Assert.Equal(42L, (long?)await command.ExecuteScalarAsync());
+        }
+
+        await using (var again = await database.LeaseAsync())
+        {
+            // Given back and lent again: the same connection and the same (prepared) command.
+            Assert.Same(first, again);
+            var same = again.Command("SELECT $x + 1", ("$x", Microsoft.Data.Sqlite.SqliteType.Integer));
+            Assert.Same(command, same);
+            same.Parameters[0].Value = 1;
+            Assert.Equal(2L, (long?)await same.ExecuteScalarAsync());
+
+            // Two callers at once get two connections.
+            await using var second = await database.LeaseAsync();
+            Assert.NotSame(again, second);
+        }
+
+        await database.DisposeAsync();
+        Assert.Equal(System.Data.ConnectionState.Closed, first.Connection.State);
+    }
 }

@@ -52,15 +52,13 @@ internal sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDesc
     public async ValueTask<IReadOnlyList<InboxMessage>> ReadAsync(string address, long afterOffset, int maxCount, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
-        await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT msg_offset, timestamp, frame FROM inbox_messages
-            WHERE address = $address AND msg_offset > $after ORDER BY msg_offset LIMIT $max
-            """;
-        command.Parameters.AddWithValue("$address", address);
-        command.Parameters.AddWithValue("$after", afterOffset);
-        command.Parameters.AddWithValue("$max", maxCount);
+        await using var lease = await _database.LeaseAsync(cancellationToken).ConfigureAwait(false);
+        var command = lease.Command(
+            "SELECT msg_offset, timestamp, frame FROM inbox_messages WHERE address = $address AND msg_offset > $after ORDER BY msg_offset LIMIT $max",
+            ("$address", SqliteType.Text), ("$after", SqliteType.Integer), ("$max", SqliteType.Integer));
+        command.Parameters[0].Value = address;
+        command.Parameters[1].Value = afterOffset;
+        command.Parameters[2].Value = maxCount;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var messages = new List<InboxMessage>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -199,7 +197,7 @@ internal sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDesc
 
             try
             {
-                var offsets = await _database.WriteAsync((connection, transaction, ct) => WriteBatchAsync(connection, transaction, batch, ct)).ConfigureAwait(false);
+                var offsets = await _database.WriteAsync((SqliteLease lease, SqliteTransaction transaction, CancellationToken ct) => WriteBatchAsync(lease, transaction, batch, ct)).ConfigureAwait(false);
                 lock (_sizes)
                 {
                     foreach (var pending in batch)
@@ -227,41 +225,36 @@ internal sealed class SqliteInboxStore : IInboxStore, IStorageInitializer, IDesc
     }
 
     private static async ValueTask<long[]> WriteBatchAsync(
-        SqliteConnection connection,
+        SqliteLease lease,
         SqliteTransaction transaction,
         List<PendingAppend> batch,
         CancellationToken cancellationToken)
     {
-        await using var head = connection.CreateCommand();
-        head.Transaction = transaction;
-
         // The head row remembers the last offset even when every message has been dropped, so offsets are never reused.
-        head.CommandText = """
+        var head = lease.Command(
+            """
             INSERT INTO inbox_heads (address, last_offset) VALUES ($address, 1)
             ON CONFLICT (address) DO UPDATE SET last_offset = last_offset + 1
             RETURNING last_offset
-            """;
-        var headAddress = head.Parameters.Add("$address", SqliteType.Text);
-
-        await using var insert = connection.CreateCommand();
+            """,
+            ("$address", SqliteType.Text));
+        head.Transaction = transaction;
+        var insert = lease.Command(
+            "INSERT INTO inbox_messages (address, msg_offset, timestamp, frame) VALUES ($address, $offset, $timestamp, $frame)",
+            ("$address", SqliteType.Text), ("$offset", SqliteType.Integer), ("$timestamp", SqliteType.Integer), ("$frame", SqliteType.Blob));
         insert.Transaction = transaction;
-        insert.CommandText = "INSERT INTO inbox_messages (address, msg_offset, timestamp, frame) VALUES ($address, $offset, $timestamp, $frame)";
-        var address = insert.Parameters.Add("$address", SqliteType.Text);
-        var offset = insert.Parameters.Add("$offset", SqliteType.Integer);
-        var timestamp = insert.Parameters.Add("$timestamp", SqliteType.Integer);
-        var frame = insert.Parameters.Add("$frame", SqliteType.Blob);
 
         var offsets = new long[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
             var pending = batch[i];
-            headAddress.Value = pending.Address;
+            head.Parameters[0].Value = pending.Address;
             offsets[i] = (long)(await head.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
 
-            address.Value = pending.Address;
-            offset.Value = offsets[i];
-            timestamp.Value = pending.Timestamp;
-            frame.Value = AsArray(pending.Frame);
+            insert.Parameters[0].Value = pending.Address;
+            insert.Parameters[1].Value = offsets[i];
+            insert.Parameters[2].Value = pending.Timestamp;
+            insert.Parameters[3].Value = AsArray(pending.Frame);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Self.Protocol.Auth;
 using Self.Protocol.Jws;
+using Self.Protocol.Keys;
 using Self.Protocol.Messages;
 using Self.Protocol.Rest;
 
@@ -82,20 +83,12 @@ internal sealed class SelfRestClient
     // ---- Identities and histories --------------------------------------------------------------------------
 
     /// <summary><c>GET /v1/identities/{id}</c>.</summary>
-    public async Task<IdentityRecord> GetIdentityAsync(string id, CancellationToken cancellationToken = default)
-    {
-        var path = $"v1/identities/{Escape(id)}";
-        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.IdentityBody, cancellationToken).ConfigureAwait(false);
-        return new IdentityRecord(wire.Id ?? id, wire.Type ?? string.Empty, FromWire(wire.History));
-    }
+    public Task<PublishedIdentity> GetIdentityAsync(string id, CancellationToken cancellationToken = default) =>
+        GetPublishedAsync($"v1/identities/{Escape(id)}", id, cancellationToken);
 
     /// <summary><c>GET /v1/apps/{id}</c>.</summary>
-    public async Task<AppRecord> GetAppAsync(string appId, CancellationToken cancellationToken = default)
-    {
-        var path = $"v1/apps/{Escape(appId)}";
-        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.IdentityBody, cancellationToken).ConfigureAwait(false);
-        return new AppRecord(wire.Id ?? appId, wire.Name ?? string.Empty, string.IsNullOrEmpty(wire.Image) ? null : wire.Image, wire.PaidActions ?? false, FromWire(wire.History));
-    }
+    public Task<PublishedIdentity> GetAppAsync(string appId, CancellationToken cancellationToken = default) =>
+        GetPublishedAsync($"v1/apps/{Escape(appId)}", appId, cancellationToken);
 
     /// <summary><c>GET /v1/identities/{id}/history</c>.</summary>
     public async Task<IReadOnlyList<FlattenedJws>> GetHistoryAsync(string id, CancellationToken cancellationToken = default)
@@ -142,26 +135,25 @@ internal sealed class SelfRestClient
     /// <c>GET /v1/identities/{id}/devices/{did}/pre_keys</c>: pops one one-time key of a device. When none is left the
     /// server answers 404 and this throws a <see cref="SelfApiException"/> with status <see cref="HttpStatusCode.NotFound"/>.
     /// </summary>
-    public async Task<PreKey> PopPreKeyAsync(string id, string deviceId, CancellationToken cancellationToken = default)
+    public async Task<OneTimeKey> PopPreKeyAsync(string id, string deviceId, CancellationToken cancellationToken = default)
     {
         var path = $"v1/identities/{Escape(id)}/devices/{Escape(deviceId)}/pre_keys";
-        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.OneTimeKeyBody, cancellationToken).ConfigureAwait(false);
+        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.OneTimeKey, cancellationToken).ConfigureAwait(false);
         if (string.IsNullOrEmpty(wire.Key))
         {
             throw new SelfApiException(HttpStatusCode.OK, "bad_response", $"GET /{path}: the server's answer holds no key");
         }
 
-        return new PreKey(wire.Id ?? string.Empty, wire.Key);
+        return wire.Id is null ? wire with { Id = string.Empty } : wire;
     }
 
     /// <summary><c>POST /v1/identities/{own id}/devices/{did}/pre_keys</c>: publishes one-time keys (at most 1000 a call).</summary>
-    public Task PublishPreKeysAsync(string deviceId, IReadOnlyCollection<PreKey> keys, CancellationToken cancellationToken = default)
+    public Task PublishPreKeysAsync(string deviceId, IReadOnlyCollection<OneTimeKey> keys, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(deviceId);
         ArgumentNullException.ThrowIfNull(keys);
         var path = $"v1/identities/{Escape(OwnId())}/devices/{Escape(deviceId)}/pre_keys";
-        var body = keys.Select(k => new OneTimeKeyBody(k.Id, k.Key)).ToList();
-        return SendNoResultAsync(HttpMethod.Post, path, Json(body, RestJsonContext.Default.ListOneTimeKeyBody), cancellationToken);
+        return SendNoResultAsync(HttpMethod.Post, path, Json(keys.ToList(), RestJsonContext.Default.ListOneTimeKey), cancellationToken);
     }
 
     // ---- Connections [ours] ---------------------------------------------------------------------------------
@@ -200,6 +192,18 @@ internal sealed class SelfRestClient
         ArgumentNullException.ThrowIfNull(revoke);
         var path = $"v1/identities/{Escape(OwnId())}/connections/{Escape(source)}";
         return SendNoResultAsync(HttpMethod.Delete, path, JwsContent(revoke), cancellationToken);
+    }
+
+    private async Task<PublishedIdentity> GetPublishedAsync(string path, string id, CancellationToken cancellationToken)
+    {
+        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.IdentityBody, cancellationToken).ConfigureAwait(false);
+        return new PublishedIdentity(
+            wire.Id ?? id,
+            wire.Type ?? string.Empty,
+            wire.Name ?? string.Empty,
+            string.IsNullOrEmpty(wire.Image) ? null : wire.Image,
+            wire.PaidActions ?? false,
+            FromWire(wire.History));
     }
 
     // ---- Plumbing --------------------------------------------------------------------------------------------

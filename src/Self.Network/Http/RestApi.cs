@@ -14,6 +14,7 @@ using Self.Network.Registry;
 using Self.Network.Storage;
 using Self.Protocol.Identifiers;
 using Self.Protocol.KeyHistory;
+using Self.Protocol.Keys;
 using Self.Protocol.Rest;
 
 namespace Self.Network.Http;
@@ -245,7 +246,7 @@ internal sealed class RestApi(
         var deviceId = await ActiveDeviceAsync(context, target, cancellationToken).ConfigureAwait(false);
         var key = await oneTimeKeys.PopAsync(target.Id, deviceId, cancellationToken).ConfigureAwait(false)
             ?? throw ApiException.NotFound($"Device '{deviceId}' of {target.Id} has no one-time keys left.", ErrorCodes.NoOneTimeKeys);
-        return Results.Json(new OneTimeKeyBody(key.Id, key.Key), RestJsonContext.Default.OneTimeKeyBody);
+        return Results.Json(key, RestJsonContext.Default.OneTimeKey);
     }
 
     private async Task<IResult> AddOneTimeKeysAsync(HttpContext context, CancellationToken cancellationToken)
@@ -268,7 +269,7 @@ internal sealed class RestApi(
         }
 
         var keys = new List<OneTimeKey>(count);
-        foreach (var element in Bind(root, RestJsonContext.Default.ListOneTimeKeyBody))
+        foreach (var element in Bind(root, RestJsonContext.Default.ListOneTimeKey))
         {
             if (element is null)
             {
@@ -305,7 +306,7 @@ internal sealed class RestApi(
         var target = await TargetAsync(context, cancellationToken).ConfigureAwait(false);
         RequireSelf(caller, target, "list its connections");
         var permits = await connections.ListAsync(target.Id, options.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        var body = permits.Select(static p => new ConnectionBody(p.Source, AclVerifier.Format(p.ExpiresAt))).ToList();
+        var body = permits.Select(static p => new ConnectionBody(p.Permit.Source, AclVerifier.Format(p.Permit.Expires))).ToList();
         return Results.Json(body, RestJsonContext.Default.ListConnectionBody);
     }
 
@@ -322,7 +323,7 @@ internal sealed class RestApi(
             throw ApiException.BadRequest($"The permit's acl_exp ({AclVerifier.Format(permit.AclExpires)}) has already passed.", ErrorCodes.InvalidPermit);
         }
 
-        var stored = await connections.PutAsync(new Storage.ConnectionPermit(target.Id, permit.Source, permit.AclExpires, permit.IssuedAt), cancellationToken).ConfigureAwait(false);
+        var stored = await connections.PutAsync(new StoredPermit(target.Id, new ConnectionPermit(permit.Source, permit.AclExpires), permit.IssuedAt), cancellationToken).ConfigureAwait(false);
         if (stored == PutPermitResult.Stale)
         {
             throw ApiException.Conflict($"A newer permit or revoke for '{permit.Source}' is already stored.");

@@ -85,11 +85,6 @@ internal sealed record DeviceBody(
     [property: JsonPropertyName("id")] string? Id,
     [property: JsonPropertyName("platform")] string? Platform);
 
-/// <summary>One one-time key on the wire (<c>GET/POST …/pre_keys</c>): libolm key id and Curve25519 key, both base64.</summary>
-internal sealed record OneTimeKeyBody(
-    [property: JsonPropertyName("id")] string? Id,
-    [property: JsonPropertyName("key")] string? Key);
-
 /// <summary>One permit in <c>GET …/connections</c>: the permitted source and its <c>acl_exp</c> (RFC 3339).</summary>
 internal sealed record ConnectionBody(
     [property: JsonPropertyName("acl_source")] string? Source,

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Self.Protocol.Keys;
 
 namespace Self.Protocol.Rest;
 
@@ -12,8 +13,8 @@ namespace Self.Protocol.Rest;
 [JsonSerializable(typeof(RegisterIdentityBody))]
 [JsonSerializable(typeof(CreateAppBody))]
 [JsonSerializable(typeof(DeviceBody))]
-[JsonSerializable(typeof(OneTimeKeyBody))]
-[JsonSerializable(typeof(List<OneTimeKeyBody>))]
+[JsonSerializable(typeof(OneTimeKey))]
+[JsonSerializable(typeof(List<OneTimeKey>))]
 [JsonSerializable(typeof(List<ConnectionBody>))]
 [JsonSerializable(typeof(List<string>))]
 [JsonSerializable(typeof(IReadOnlyList<string>))]

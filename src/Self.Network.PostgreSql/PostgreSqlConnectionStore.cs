@@ -1,5 +1,6 @@
 using Npgsql;
 using Self.Network.Storage;
+using Self.Protocol.Rest;
 
 namespace Self.Network.PostgreSql;
 
@@ -13,7 +14,7 @@ internal sealed class PostgreSqlConnectionStore(PostgreSqlDatabase database) : I
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask<PutPermitResult> PutAsync(ConnectionPermit permit, CancellationToken cancellationToken = default)
+    public async ValueTask<PutPermitResult> PutAsync(StoredPermit permit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(permit);
 
@@ -24,7 +25,7 @@ internal sealed class PostgreSqlConnectionStore(PostgreSqlDatabase database) : I
             ON CONFLICT (identity_id, source) DO UPDATE SET expires_at = excluded.expires_at, issued_at = excluded.issued_at, revoked = false
             WHERE connections.issued_at <= excluded.issued_at
             """,
-            cancellationToken).ConfigureAwait(false)).Text(permit.IdentityId).Text(permit.Source).Time(permit.ExpiresAt).Time(permit.IssuedAt);
+            cancellationToken).ConfigureAwait(false)).Text(permit.IdentityId).Text(permit.Permit.Source).Time(permit.Permit.Expires).Time(permit.IssuedAt);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0 ? PutPermitResult.Stored : PutPermitResult.Stale;
     }
 
@@ -72,7 +73,7 @@ internal sealed class PostgreSqlConnectionStore(PostgreSqlDatabase database) : I
             cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<ConnectionPermit>> ListAsync(string identityId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<StoredPermit>> ListAsync(string identityId, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var command = (await database.CommandAsync(
             """
@@ -81,13 +82,12 @@ internal sealed class PostgreSqlConnectionStore(PostgreSqlDatabase database) : I
             """,
             cancellationToken).ConfigureAwait(false)).Text(identityId).Time(now);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var permits = new List<ConnectionPermit>();
+        var permits = new List<StoredPermit>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            permits.Add(new ConnectionPermit(
+            permits.Add(new StoredPermit(
                 identityId,
-                reader.GetString(0),
-                reader.GetFieldValue<DateTimeOffset>(1),
+                new ConnectionPermit(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1)),
                 reader.GetFieldValue<DateTimeOffset>(2)));
         }
 

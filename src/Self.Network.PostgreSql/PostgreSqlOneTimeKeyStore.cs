@@ -1,5 +1,6 @@
 using Npgsql;
 using Self.Network.Storage;
+using Self.Protocol.Keys;
 
 namespace Self.Network.PostgreSql;
 

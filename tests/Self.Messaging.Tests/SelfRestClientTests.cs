@@ -103,11 +103,11 @@ public sealed class SelfRestClientTests(TestNetwork network) : IClassFixture<Tes
         var user = await network.RegisterUserAsync();
         var account = OlmAccount.FromSeed(user.DeviceKey.Seed);
         account.GenerateOneTimeKeys(3);
-        var published = account.GetUnpublishedOneTimeKeys().Select(k => new PreKey(k.Id, k.Key)).ToList();
+        var published = account.GetUnpublishedOneTimeKeys().Select(k => new OneTimeKey(k.Id, k.Key)).ToList();
         var rest = network.RestFor(user);
         await rest.PublishPreKeysAsync("1", published);
 
-        var popped = new List<PreKey>();
+        var popped = new List<OneTimeKey>();
         for (var i = 0; i < published.Count; i++)
         {
             popped.Add(await rest.PopPreKeyAsync(user.Id, "1"));

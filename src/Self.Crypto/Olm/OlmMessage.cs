@@ -15,11 +15,6 @@ public enum OlmMessageType
 /// <param name="Body">The encoded message, standard base64 without padding (as libolm writes it).</param>
 public readonly record struct OlmMessage(OlmMessageType Type, string Body);
 
-/// <summary>A one-time key as it is published: libolm's key id and the Curve25519 public key, both b64.</summary>
-/// <param name="Id">The 4-byte big-endian key number in standard base64 without padding (<c>AAAAZA</c> is 100).</param>
-/// <param name="Key">The Curve25519 public key, standard base64 without padding.</param>
-public sealed record OneTimeKey(string Id, string Key);
-
 /// <summary>An account's identity keys, as Olm reports them (standard base64 without padding).</summary>
 /// <param name="Curve25519">The Curve25519 identity key, derived from the Ed25519 key.</param>
 /// <param name="Ed25519">The Ed25519 key: the device's signing key.</param>

@@ -9,6 +9,13 @@ using Self.Protocol.Identifiers;
 
 namespace Self.Messaging;
 
+// Why this file stays whole (~700 lines, issue 9): it is one state machine. Connecting, receiving, reconnecting and
+// closing all read and replace the same current Session (its socket and its queue of sends awaiting an answer) and
+// the _ready promise, and each section's invariants (a send is answered on the session it went out on; a drop fails
+// exactly the sends of that session; superseding and an auth refusal stop the supervisor) are only checkable with the
+// others in view.
+// The parts that are not that state machine already live elsewhere: Backoff, MessagingConnectionOptions, ConnectionState.
+
 /// <summary>
 /// The <c>/v2/messaging</c> websocket session of one address (spec §6), from the client side. It authenticates with a
 /// fresh token and the last processed offset, matches the server's answers to sent messages in order, hands incoming

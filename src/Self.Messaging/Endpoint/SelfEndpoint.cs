@@ -1,6 +1,4 @@
-using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Self.Protocol.Frames;
@@ -22,8 +20,10 @@ internal sealed class SelfEndpoint : IAsyncDisposable
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly Lock _gate = new();
-    private ImmutableList<Func<ReceivedMessage, CancellationToken, ValueTask>> _pending = [];
-    private ImmutableList<ChannelWriter<ReceivedMessage>> _readers = [];
+
+    // Handlers and readers of received messages; they may subscribe before StartAsync, and the messenger delivers to
+    // the same list once it exists.
+    private readonly Subscribers<ReceivedMessage> _subscribers = new();
     private ClientStore? _store;
     private MessagingConnection? _connection;
     private SecureMessenger? _messenger;
@@ -127,17 +127,11 @@ internal sealed class SelfEndpoint : IAsyncDisposable
             _connection.Disconnected += (_, e) => Disconnected?.Invoke(this, e);
 
             messenger = new SecureMessenger(
-                Address, _store, Rest, Directory, _connection, time, _loggers.CreateLogger<SecureMessenger>(), _options.DeviceListMaxAge);
+                Address, _store, Rest, Directory, _connection, time, _loggers.CreateLogger<SecureMessenger>(), _options.DeviceListMaxAge, _subscribers);
             await messenger.InitializeAsync(_options.SigningKey, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
                 _messenger = messenger;
-                foreach (var handler in _pending)
-                {
-                    messenger.Subscribe(handler);
-                }
-
-                _pending = [];
             }
 
             await _connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -158,43 +152,26 @@ internal sealed class SelfEndpoint : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(handler);
         lock (_gate)
         {
-            if (_messenger is null)
-            {
-                _pending = _pending.Add(handler);
-                return new PendingSubscription(this, handler);
-            }
+            // Before the start there is no backlog to hand over; after it the messenger hands it to this handler.
+            return _messenger is null ? _subscribers.Subscribe(handler) : _messenger.Subscribe(handler);
         }
-
-        return _messenger.Subscribe(handler);
     }
 
     /// <summary>Received messages as a stream, from the moment enumeration starts until the endpoint is disposed.</summary>
     public async IAsyncEnumerable<ReceivedMessage> ReadMessagesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var channel = Channel.CreateUnbounded<ReceivedMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Subscribers<ReceivedMessage>.Reader reader;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _readers = _readers.Add(channel.Writer);
+            reader = _messenger is null ? _subscribers.OpenReader() : _messenger.OpenReader();
         }
 
-        using var subscription = Subscribe((message, _) =>
+        using (reader)
         {
-            channel.Writer.TryWrite(message);
-            return ValueTask.CompletedTask;
-        });
-        try
-        {
-            await foreach (var message in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var message in reader.Values.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return message;
-            }
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _readers = _readers.Remove(channel.Writer);
             }
         }
     }
@@ -240,50 +217,8 @@ internal sealed class SelfEndpoint : IAsyncDisposable
             await _store.DisposeAsync().ConfigureAwait(false);
         }
 
-        ImmutableList<ChannelWriter<ReceivedMessage>> readers;
-        lock (_gate)
-        {
-            readers = _readers;
-            _readers = [];
-        }
-
-        foreach (var reader in readers)
-        {
-            reader.TryComplete();
-        }
+        _subscribers.Complete();
     }
 
     private static InvalidOperationException NotStarted() => new("Call StartAsync first.");
-
-    private sealed class PendingSubscription(SelfEndpoint owner, Func<ReceivedMessage, CancellationToken, ValueTask> handler) : IDisposable
-    {
-        private IDisposable? _inner;
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 1)
-            {
-                return;
-            }
-
-            lock (owner._gate)
-            {
-                if (owner._messenger is null)
-                {
-                    owner._pending = owner._pending.Remove(handler);
-                    return;
-                }
-            }
-
-            // Started meanwhile: the handler was moved to the messenger.
-            _inner ??= new Unsubscriber(owner, handler);
-            _inner.Dispose();
-        }
-    }
-
-    private sealed class Unsubscriber(SelfEndpoint owner, Func<ReceivedMessage, CancellationToken, ValueTask> handler) : IDisposable
-    {
-        public void Dispose() => owner._messenger?.Unsubscribe(handler);
-    }
 }

@@ -39,7 +39,7 @@ internal sealed class OneTimeKeys(OlmSessions olm, SelfRestClient rest, Address 
 
         try
         {
-            await rest.PublishPreKeysAsync(self.Device, keys.Select(k => new PreKey(k.Id, k.Key)).ToList(), cancellationToken).ConfigureAwait(false);
+            await rest.PublishPreKeysAsync(self.Device, keys, cancellationToken).ConfigureAwait(false);
         }
         catch (SelfException ex) when (!throwOnFailure)
         {

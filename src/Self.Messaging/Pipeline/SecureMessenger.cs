@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Self.Crypto.Keys;
@@ -47,12 +46,12 @@ internal sealed class SecureMessenger
     private readonly Lock _subscriberGate = new();
     private readonly SemaphoreSlim _deliveryLock = new(1, 1);
     private readonly Queue<ReceivedMessage> _undelivered = new();
-    private ImmutableArray<Func<ReceivedMessage, CancellationToken, ValueTask>> _subscribers = [];
+    private readonly Subscribers<ReceivedMessage> _subscribers;
 
     /// <summary>Creates the pipeline; call <see cref="InitializeAsync"/> before the connection connects.</summary>
     public SecureMessenger(
         Address self, ClientStore store, SelfRestClient rest, IdentityDirectory directory, MessagingConnection connection,
-        TimeProvider? timeProvider = null, ILogger? logger = null, TimeSpan? deviceListMaxAge = null)
+        TimeProvider? timeProvider = null, ILogger? logger = null, TimeSpan? deviceListMaxAge = null, Subscribers<ReceivedMessage>? subscribers = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(rest);
@@ -61,6 +60,7 @@ internal sealed class SecureMessenger
         _self = self;
         _store = store;
         _connection = connection;
+        _subscribers = subscribers ?? new Subscribers<ReceivedMessage>();
         var time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
         _olm = new OlmSessions(store, time);
@@ -103,13 +103,19 @@ internal sealed class SecureMessenger
     /// Registers a handler for received messages; they arrive one at a time, in inbox order. Messages received while
     /// nobody subscribed are handed to the first subscriber. Dispose the result to unsubscribe.
     /// </summary>
-    public IDisposable Subscribe(Func<ReceivedMessage, CancellationToken, ValueTask> handler)
+    public IDisposable Subscribe(Func<ReceivedMessage, CancellationToken, ValueTask> handler) =>
+        FlushingBacklog(() => _subscribers.Subscribe(handler));
+
+    /// <summary>A stream of received messages (as <see cref="Subscribe"/>: the backlog first); dispose it to stop.</summary>
+    public Subscribers<ReceivedMessage>.Reader OpenReader() => FlushingBacklog(_subscribers.OpenReader);
+
+    private TSubscription FlushingBacklog<TSubscription>(Func<TSubscription> subscribe)
     {
-        ArgumentNullException.ThrowIfNull(handler);
+        TSubscription subscription;
         bool flush;
         lock (_subscriberGate)
         {
-            _subscribers = _subscribers.Add(handler);
+            subscription = subscribe();
             flush = _undelivered.Count > 0;
         }
 
@@ -118,7 +124,7 @@ internal sealed class SecureMessenger
             _ = Task.Run(() => DeliverAsync(null, CancellationToken.None));
         }
 
-        return new Subscription(this, handler);
+        return subscription;
     }
 
     // ---- Sending (MessageSender) ----------------------------------------------------------------------------
@@ -184,11 +190,9 @@ internal sealed class SecureMessenger
             while (true)
             {
                 ReceivedMessage next;
-                ImmutableArray<Func<ReceivedMessage, CancellationToken, ValueTask>> subscribers;
                 lock (_subscriberGate)
                 {
-                    subscribers = _subscribers;
-                    if (subscribers.IsEmpty)
+                    if (_subscribers.IsEmpty)
                     {
                         if (message is not null)
                         {
@@ -219,47 +223,12 @@ internal sealed class SecureMessenger
                     }
                 }
 
-                foreach (var subscriber in subscribers)
-                {
-                    try
-                    {
-                        await subscriber(next, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        throw;
-                    }
-                    catch (Exception ex)
-                    {
-                        Log.SubscriberFailed(_logger, ex, next.Offset);
-                    }
-                }
+                await _subscribers.NotifyAsync(next, ex => Log.SubscriberFailed(_logger, ex, next.Offset), cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
             _deliveryLock.Release();
-        }
-    }
-
-    internal void Unsubscribe(Func<ReceivedMessage, CancellationToken, ValueTask> handler)
-    {
-        lock (_subscriberGate)
-        {
-            _subscribers = _subscribers.Remove(handler);
-        }
-    }
-
-    private sealed class Subscription(SecureMessenger owner, Func<ReceivedMessage, CancellationToken, ValueTask> handler) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                owner.Unsubscribe(handler);
-            }
         }
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Self.Protocol.Auth;
 using Self.Protocol.Jws;
+using Self.Protocol.Keys;
 using Self.Protocol.Messages;
 using Self.Protocol.Rest;
 
@@ -59,10 +60,10 @@ internal sealed class SelfRestClient
     public async Task<string> RegisterIdentityAsync(FlattenedJws rootOperation, string? wantedId = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rootOperation);
-        var body = new RegisterIdentityWire([ToWire(rootOperation)], wantedId);
+        var body = new RegisterIdentityBody([ToWire(rootOperation)], wantedId);
         var result = await SendAsync(
-            HttpMethod.Post, "v1/identities", Json(body, RestJsonContext.Default.RegisterIdentityWire), auth: null,
-            RestJsonContext.Default.IdWire, cancellationToken).ConfigureAwait(false);
+            HttpMethod.Post, "v1/identities", Json(body, RestJsonContext.Default.RegisterIdentityBody), auth: null,
+            RestJsonContext.Default.IdBody, cancellationToken).ConfigureAwait(false);
         return RequireId(result, "POST /v1/identities");
     }
 
@@ -72,36 +73,28 @@ internal sealed class SelfRestClient
         ArgumentException.ThrowIfNullOrEmpty(adminToken);
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(rootOperation);
-        var body = new CreateAppWire(name, [ToWire(rootOperation)]);
+        var body = new CreateAppBody(name, [ToWire(rootOperation)]);
         var result = await SendAsync(
-            HttpMethod.Post, "v1/apps", Json(body, RestJsonContext.Default.CreateAppWire), () => adminToken,
-            RestJsonContext.Default.IdWire, cancellationToken).ConfigureAwait(false);
+            HttpMethod.Post, "v1/apps", Json(body, RestJsonContext.Default.CreateAppBody), () => adminToken,
+            RestJsonContext.Default.IdBody, cancellationToken).ConfigureAwait(false);
         return RequireId(result, "POST /v1/apps");
     }
 
     // ---- Identities and histories --------------------------------------------------------------------------
 
     /// <summary><c>GET /v1/identities/{id}</c>.</summary>
-    public async Task<IdentityRecord> GetIdentityAsync(string id, CancellationToken cancellationToken = default)
-    {
-        var path = $"v1/identities/{Escape(id)}";
-        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.IdentityWire, cancellationToken).ConfigureAwait(false);
-        return new IdentityRecord(wire.Id ?? id, wire.Type ?? string.Empty, FromWire(wire.History));
-    }
+    public Task<PublishedIdentity> GetIdentityAsync(string id, CancellationToken cancellationToken = default) =>
+        GetPublishedAsync($"v1/identities/{Escape(id)}", id, cancellationToken);
 
     /// <summary><c>GET /v1/apps/{id}</c>.</summary>
-    public async Task<AppRecord> GetAppAsync(string appId, CancellationToken cancellationToken = default)
-    {
-        var path = $"v1/apps/{Escape(appId)}";
-        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.AppWire, cancellationToken).ConfigureAwait(false);
-        return new AppRecord(wire.Id ?? appId, wire.Name ?? string.Empty, string.IsNullOrEmpty(wire.Image) ? null : wire.Image, wire.PaidActions, FromWire(wire.History));
-    }
+    public Task<PublishedIdentity> GetAppAsync(string appId, CancellationToken cancellationToken = default) =>
+        GetPublishedAsync($"v1/apps/{Escape(appId)}", appId, cancellationToken);
 
     /// <summary><c>GET /v1/identities/{id}/history</c>.</summary>
     public async Task<IReadOnlyList<FlattenedJws>> GetHistoryAsync(string id, CancellationToken cancellationToken = default)
     {
         var path = $"v1/identities/{Escape(id)}/history";
-        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.ListJwsWire, cancellationToken).ConfigureAwait(false);
+        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.ListJwsBody, cancellationToken).ConfigureAwait(false);
         return FromWire(wire);
     }
 
@@ -127,7 +120,7 @@ internal sealed class SelfRestClient
     {
         ArgumentException.ThrowIfNullOrEmpty(deviceId);
         var path = $"v1/identities/{Escape(OwnId())}/devices";
-        return SendNoResultAsync(HttpMethod.Post, path, Json(new DeviceWire(deviceId, platform ?? string.Empty), RestJsonContext.Default.DeviceWire), cancellationToken);
+        return SendNoResultAsync(HttpMethod.Post, path, Json(new DeviceBody(deviceId, platform ?? string.Empty), RestJsonContext.Default.DeviceBody), cancellationToken);
     }
 
     /// <summary><c>DELETE /v1/identities/{own id}/devices/{did}</c>: deactivates one of the caller's devices.</summary>
@@ -142,26 +135,25 @@ internal sealed class SelfRestClient
     /// <c>GET /v1/identities/{id}/devices/{did}/pre_keys</c>: pops one one-time key of a device. When none is left the
     /// server answers 404 and this throws a <see cref="SelfApiException"/> with status <see cref="HttpStatusCode.NotFound"/>.
     /// </summary>
-    public async Task<PreKey> PopPreKeyAsync(string id, string deviceId, CancellationToken cancellationToken = default)
+    public async Task<OneTimeKey> PopPreKeyAsync(string id, string deviceId, CancellationToken cancellationToken = default)
     {
         var path = $"v1/identities/{Escape(id)}/devices/{Escape(deviceId)}/pre_keys";
-        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.PreKeyWire, cancellationToken).ConfigureAwait(false);
+        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.OneTimeKey, cancellationToken).ConfigureAwait(false);
         if (string.IsNullOrEmpty(wire.Key))
         {
             throw new SelfApiException(HttpStatusCode.OK, "bad_response", $"GET /{path}: the server's answer holds no key");
         }
 
-        return new PreKey(wire.Id ?? string.Empty, wire.Key);
+        return wire.Id is null ? wire with { Id = string.Empty } : wire;
     }
 
     /// <summary><c>POST /v1/identities/{own id}/devices/{did}/pre_keys</c>: publishes one-time keys (at most 1000 a call).</summary>
-    public Task PublishPreKeysAsync(string deviceId, IReadOnlyCollection<PreKey> keys, CancellationToken cancellationToken = default)
+    public Task PublishPreKeysAsync(string deviceId, IReadOnlyCollection<OneTimeKey> keys, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(deviceId);
         ArgumentNullException.ThrowIfNull(keys);
         var path = $"v1/identities/{Escape(OwnId())}/devices/{Escape(deviceId)}/pre_keys";
-        var body = keys.Select(k => new PreKeyWire(k.Id, k.Key)).ToList();
-        return SendNoResultAsync(HttpMethod.Post, path, Json(body, RestJsonContext.Default.ListPreKeyWire), cancellationToken);
+        return SendNoResultAsync(HttpMethod.Post, path, Json(keys.ToList(), RestJsonContext.Default.ListOneTimeKey), cancellationToken);
     }
 
     // ---- Connections [ours] ---------------------------------------------------------------------------------
@@ -178,7 +170,7 @@ internal sealed class SelfRestClient
     public async Task<IReadOnlyList<ConnectionPermit>> GetConnectionsAsync(CancellationToken cancellationToken = default)
     {
         var path = $"v1/identities/{Escape(OwnId())}/connections";
-        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.ListConnectionWire, cancellationToken).ConfigureAwait(false);
+        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.ListConnectionBody, cancellationToken).ConfigureAwait(false);
         var permits = new List<ConnectionPermit>(wire.Count);
         foreach (var entry in wire)
         {
@@ -200,6 +192,18 @@ internal sealed class SelfRestClient
         ArgumentNullException.ThrowIfNull(revoke);
         var path = $"v1/identities/{Escape(OwnId())}/connections/{Escape(source)}";
         return SendNoResultAsync(HttpMethod.Delete, path, JwsContent(revoke), cancellationToken);
+    }
+
+    private async Task<PublishedIdentity> GetPublishedAsync(string path, string id, CancellationToken cancellationToken)
+    {
+        var wire = await SendAsync(HttpMethod.Get, path, null, Token(), RestJsonContext.Default.IdentityBody, cancellationToken).ConfigureAwait(false);
+        return new PublishedIdentity(
+            wire.Id ?? id,
+            wire.Type ?? string.Empty,
+            wire.Name ?? string.Empty,
+            string.IsNullOrEmpty(wire.Image) ? null : wire.Image,
+            wire.PaidActions ?? false,
+            FromWire(wire.History));
     }
 
     // ---- Plumbing --------------------------------------------------------------------------------------------
@@ -307,7 +311,7 @@ internal sealed class SelfRestClient
             {
                 try
                 {
-                    var error = JsonSerializer.Deserialize(text, RestJsonContext.Default.ErrorWire);
+                    var error = JsonSerializer.Deserialize(text, RestJsonContext.Default.ErrorBody);
                     message = error?.Message;
                     code = error?.Code;
                 }
@@ -375,7 +379,7 @@ internal sealed class SelfRestClient
     private string OwnId() =>
         _options.IdentityId ?? throw new InvalidOperationException("This REST client has no identity; create it with IdentityId and SigningKey, or call ForIdentity.");
 
-    private static string RequireId(IdWire result, string call) =>
+    private static string RequireId(IdBody result, string call) =>
         string.IsNullOrEmpty(result.Id)
             ? throw new SelfApiException(HttpStatusCode.OK, "bad_response", $"{call}: the server's answer holds no id")
             : result.Id;
@@ -408,8 +412,7 @@ internal sealed class SelfRestClient
         };
     }
 
-    internal static JwsWire ToWire(FlattenedJws jws) => new(jws.Payload, jws.Protected, jws.Signature);
+    private static JwsBody ToWire(FlattenedJws jws) => JwsBody.From(jws);
 
-    private static List<FlattenedJws> FromWire(List<JwsWire>? history) =>
-        history is null ? [] : history.Select(w => new FlattenedJws(w.Payload, w.Protected, w.Signature)).ToList();
+    private static List<FlattenedJws> FromWire(List<JwsBody>? history) => history is null ? [] : JwsBody.ToOperations(history);
 }

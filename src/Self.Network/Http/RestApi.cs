@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -13,6 +14,8 @@ using Self.Network.Registry;
 using Self.Network.Storage;
 using Self.Protocol.Identifiers;
 using Self.Protocol.KeyHistory;
+using Self.Protocol.Keys;
+using Self.Protocol.Rest;
 
 namespace Self.Network.Http;
 
@@ -110,7 +113,7 @@ internal sealed class RestApi(
             context.Response.Headers.RetryAfter = KeyedRateLimiter.ToRetrySeconds(wait).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        return Results.Json(new ErrorBody(message, code), NetworkJsonContext.Default.ErrorBody, statusCode: status);
+        return Results.Json(new ErrorBody(message, code), RestJsonContext.Default.ErrorBody, statusCode: status);
     }
 
     // ---- identities and histories ----
@@ -119,42 +122,22 @@ internal sealed class RestApi(
     {
         await AuthenticateAsync(context, cancellationToken).ConfigureAwait(false);
         var target = await TargetAsync(context, cancellationToken).ConfigureAwait(false);
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("id", target.Id);
-            writer.WriteString("type", target.IsApp ? "app" : "individual");
-            if (target.IsApp)
-            {
-                writer.WriteString("name", target.Record.Name ?? string.Empty);
-                if (!string.IsNullOrEmpty(target.Record.Image))
-                {
-                    writer.WriteString("image", target.Record.Image);
-                }
-
-                writer.WriteBoolean("paid_actions", true);
-            }
-
-            writer.WritePropertyName("history");
-            WriteOperations(writer, target.Operations);
-            writer.WriteEndObject();
-        }
-
-        return Json(buffer.WrittenSpan.ToArray());
+        var app = target.IsApp;
+        var body = new IdentityBody(
+            target.Id,
+            app ? "app" : "individual",
+            Name: app ? target.Record.Name ?? string.Empty : null,
+            Image: app && !string.IsNullOrEmpty(target.Record.Image) ? target.Record.Image : null,
+            PaidActions: app ? true : null,
+            JwsBody.From(target.Graph.Operations));
+        return Json(body, RestJsonContext.Default.IdentityBody);
     }
 
     private async Task<IResult> GetHistoryAsync(HttpContext context, CancellationToken cancellationToken)
     {
         await AuthenticateAsync(context, cancellationToken).ConfigureAwait(false);
         var target = await TargetAsync(context, cancellationToken).ConfigureAwait(false);
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            WriteOperations(writer, target.Operations);
-        }
-
-        return Json(buffer.WrittenSpan.ToArray());
+        return Json(JwsBody.From(target.Graph.Operations), RestJsonContext.Default.ListJwsBody);
     }
 
     private async Task<IResult> AppendHistoryAsync(HttpContext context, CancellationToken cancellationToken)
@@ -176,17 +159,10 @@ internal sealed class RestApi(
             throw ApiException.RateLimited(retryAfter);
         }
 
-        using var document = ParseJson(await ReadBodyAsync(context, cancellationToken).ConfigureAwait(false));
-        var root = RequireObject(document.RootElement);
-        var graph = LoadHistory(root);
-        string? wantedId = null;
-        if (root.TryGetProperty("id", out var id) && id.ValueKind != JsonValueKind.Null)
-        {
-            wantedId = id.ValueKind == JsonValueKind.String ? id.GetString() : throw ApiException.BadRequest("'id' must be a string of 10 or 11 digits.");
-        }
-
-        var identity = await registry.RegisterUserAsync(graph, wantedId, cancellationToken).ConfigureAwait(false);
-        return Results.Json(new IdBody(identity.Id), NetworkJsonContext.Default.IdBody);
+        var body = await ReadObjectAsync(context, RestJsonContext.Default.RegisterIdentityBody, cancellationToken).ConfigureAwait(false);
+        var graph = LoadHistory(body.History);
+        var identity = await registry.RegisterUserAsync(graph, body.Id, cancellationToken).ConfigureAwait(false);
+        return Results.Json(new IdBody(identity.Id), RestJsonContext.Default.IdBody);
     }
 
     private async Task<IResult> CreateAppAsync(HttpContext context, CancellationToken cancellationToken)
@@ -202,18 +178,17 @@ internal sealed class RestApi(
             throw ApiException.Unauthorized("Creating an app needs the operator's admin token: 'Authorization: Bearer <admin token>'.");
         }
 
-        using var document = ParseJson(await ReadBodyAsync(context, cancellationToken).ConfigureAwait(false));
-        var root = RequireObject(document.RootElement);
-        var name = OptionalString(root, "name", MaxNameLength);
+        var body = await ReadObjectAsync(context, RestJsonContext.Default.CreateAppBody, cancellationToken).ConfigureAwait(false);
+        var name = Limit(body.Name, "name", MaxNameLength);
         if (string.IsNullOrWhiteSpace(name))
         {
             throw ApiException.BadRequest("'name' is required: the app's display name.");
         }
 
-        var image = OptionalString(root, "image", MaxImageLength);
-        var graph = LoadHistory(root);
+        var image = Limit(body.Image, "image", MaxImageLength);
+        var graph = LoadHistory(body.History);
         var app = await registry.RegisterAppAsync(name.Trim(), string.IsNullOrWhiteSpace(image) ? null : image, graph, cancellationToken).ConfigureAwait(false);
-        return Results.Json(new IdBody(app.Id), NetworkJsonContext.Default.IdBody);
+        return Results.Json(new IdBody(app.Id), RestJsonContext.Default.IdBody);
     }
 
     // ---- devices and one-time keys ----
@@ -224,7 +199,7 @@ internal sealed class RestApi(
         var target = await TargetAsync(context, cancellationToken).ConfigureAwait(false);
         await RequireReachAsync(caller, target, cancellationToken).ConfigureAwait(false);
         var active = await devices.ListActiveAsync(target.Id, cancellationToken).ConfigureAwait(false);
-        return Results.Json(active, NetworkJsonContext.Default.IReadOnlyListString);
+        return Results.Json(active, RestJsonContext.Default.IReadOnlyListString);
     }
 
     private async Task<IResult> AddDeviceAsync(HttpContext context, CancellationToken cancellationToken)
@@ -232,9 +207,8 @@ internal sealed class RestApi(
         var caller = await AuthenticateAsync(context, cancellationToken).ConfigureAwait(false);
         var target = await TargetAsync(context, cancellationToken).ConfigureAwait(false);
         RequireSelf(caller, target, "register its devices");
-        using var document = ParseJson(await ReadBodyAsync(context, cancellationToken).ConfigureAwait(false));
-        var root = RequireObject(document.RootElement);
-        var deviceId = OptionalString(root, "id", SelfIds.MaxDeviceIdLength + 1);
+        var body = await ReadObjectAsync(context, RestJsonContext.Default.DeviceBody, cancellationToken).ConfigureAwait(false);
+        var deviceId = Limit(body.Id, "id", SelfIds.MaxDeviceIdLength + 1);
         if (!SelfIds.IsDeviceId(deviceId))
         {
             throw ApiException.BadRequest("'id' must be a device id: 1-64 characters of [A-Za-z0-9_.-].");
@@ -245,7 +219,7 @@ internal sealed class RestApi(
             throw ApiException.BadRequest($"The history of {target.Id} holds no current key for device '{deviceId}': append a key.add operation first.");
         }
 
-        var platform = OptionalString(root, "platform", MaxPlatformLength);
+        var platform = Limit(body.Platform, "platform", MaxPlatformLength);
         await devices.ActivateAsync(target.Id, deviceId!, platform, cancellationToken).ConfigureAwait(false);
         return Ok();
     }
@@ -272,7 +246,7 @@ internal sealed class RestApi(
         var deviceId = await ActiveDeviceAsync(context, target, cancellationToken).ConfigureAwait(false);
         var key = await oneTimeKeys.PopAsync(target.Id, deviceId, cancellationToken).ConfigureAwait(false)
             ?? throw ApiException.NotFound($"Device '{deviceId}' of {target.Id} has no one-time keys left.", ErrorCodes.NoOneTimeKeys);
-        return Results.Json(new OneTimeKeyBody(key.Id, key.Key), NetworkJsonContext.Default.OneTimeKeyBody);
+        return Results.Json(key, RestJsonContext.Default.OneTimeKey);
     }
 
     private async Task<IResult> AddOneTimeKeysAsync(HttpContext context, CancellationToken cancellationToken)
@@ -295,15 +269,15 @@ internal sealed class RestApi(
         }
 
         var keys = new List<OneTimeKey>(count);
-        foreach (var element in root.EnumerateArray())
+        foreach (var element in Bind(root, RestJsonContext.Default.ListOneTimeKey))
         {
-            if (element.ValueKind != JsonValueKind.Object)
+            if (element is null)
             {
                 throw ApiException.BadRequest($"One-time key {keys.Count} is not an object.");
             }
 
-            var keyId = OptionalString(element, "id", MaxKeyFieldLength);
-            var key = OptionalString(element, "key", MaxKeyFieldLength);
+            var keyId = Limit(element.Id, "id", MaxKeyFieldLength);
+            var key = Limit(element.Key, "key", MaxKeyFieldLength);
             if (string.IsNullOrEmpty(keyId) || string.IsNullOrEmpty(key))
             {
                 throw ApiException.BadRequest($"One-time key {keys.Count} needs a non-empty string 'id' and 'key'.");
@@ -332,8 +306,8 @@ internal sealed class RestApi(
         var target = await TargetAsync(context, cancellationToken).ConfigureAwait(false);
         RequireSelf(caller, target, "list its connections");
         var permits = await connections.ListAsync(target.Id, options.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        var body = permits.Select(static p => new ConnectionBody(p.Source, AclVerifier.Format(p.ExpiresAt))).ToList();
-        return Results.Json(body, NetworkJsonContext.Default.ListConnectionBody);
+        var body = permits.Select(static p => new ConnectionBody(p.Permit.Source, AclVerifier.Format(p.Permit.Expires))).ToList();
+        return Results.Json(body, RestJsonContext.Default.ListConnectionBody);
     }
 
     private async Task<IResult> PermitAsync(HttpContext context, CancellationToken cancellationToken)
@@ -349,7 +323,7 @@ internal sealed class RestApi(
             throw ApiException.BadRequest($"The permit's acl_exp ({AclVerifier.Format(permit.AclExpires)}) has already passed.", ErrorCodes.InvalidPermit);
         }
 
-        var stored = await connections.PutAsync(new ConnectionPermit(target.Id, permit.Source, permit.AclExpires, permit.IssuedAt), cancellationToken).ConfigureAwait(false);
+        var stored = await connections.PutAsync(new StoredPermit(target.Id, new ConnectionPermit(permit.Source, permit.AclExpires), permit.IssuedAt), cancellationToken).ConfigureAwait(false);
         if (stored == PutPermitResult.Stale)
         {
             throw ApiException.Conflict($"A newer permit or revoke for '{permit.Source}' is already stored.");
@@ -494,24 +468,31 @@ internal sealed class RestApi(
         }
     }
 
-    private static JsonElement RequireObject(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Object ? element : throw ApiException.BadRequest("The body must be a JSON object.");
-
-    private static string? OptionalString(JsonElement element, string name, int maxLength)
+    /// <summary>Reads the body strictly (<see cref="ParseJson"/>) and binds the JSON object to <typeparamref name="T"/>.</summary>
+    private async Task<T> ReadObjectAsync<T>(HttpContext context, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
     {
-        if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            throw ApiException.BadRequest($"'{name}' must be a string.");
-        }
-
-        var text = value.GetString()!;
-        return text.Length <= maxLength ? text : throw ApiException.BadRequest($"'{name}' is longer than {maxLength} characters.");
+        using var document = ParseJson(await ReadBodyAsync(context, cancellationToken).ConfigureAwait(false));
+        return document.RootElement.ValueKind == JsonValueKind.Object
+            ? Bind(document.RootElement, typeInfo)
+            : throw ApiException.BadRequest("The body must be a JSON object.");
     }
+
+    /// <summary>Binds strictly parsed JSON to a REST body; a member of the wrong type is a 400.</summary>
+    private static T Bind<T>(JsonElement element, JsonTypeInfo<T> typeInfo)
+    {
+        try
+        {
+            return element.Deserialize(typeInfo) ?? throw ApiException.BadRequest("The body must not be null.");
+        }
+        catch (JsonException ex)
+        {
+            // The serializer names the member and the type it expected (e.g. "Path: $.name"); it holds no secret.
+            throw ApiException.BadRequest("The body does not have the expected shape: " + ex.Message);
+        }
+    }
+
+    private static string? Limit(string? text, string name, int maxLength) =>
+        text is null || text.Length <= maxLength ? text : throw ApiException.BadRequest($"'{name}' is longer than {maxLength} characters.");
 
     /// <summary>
     /// A one-time key is an Olm key: its id the base64 of a 4-byte key id (libolm), its key the base64 of a 32-byte
@@ -565,30 +546,22 @@ internal sealed class RestApi(
         return false;
     }
 
-    private static SignatureGraph LoadHistory(JsonElement root)
+    private static SignatureGraph LoadHistory(List<JwsBody>? history)
     {
-        if (!root.TryGetProperty("history", out var history) || history.ValueKind != JsonValueKind.Array || history.GetArrayLength() == 0)
+        if (history is null || history.Count == 0)
         {
             throw ApiException.BadRequest("'history' must be a non-empty array of signed operations, starting with the root operation.");
         }
 
-        var graph = SignatureGraph.LoadJson(history);
+        var graph = SignatureGraph.Load(JwsBody.ToOperations(history));
         IdentityRegistry.CheckDeviceIds(graph);
         return graph;
     }
 
-    private static void WriteOperations(Utf8JsonWriter writer, IReadOnlyList<string> operations)
-    {
-        writer.WriteStartArray();
-        foreach (var operation in operations)
-        {
-            writer.WriteRawValue(operation, skipInputValidation: true);
-        }
-
-        writer.WriteEndArray();
-    }
-
     private static IResult Ok() => Json(EmptyObject);
+
+    /// <summary>A body serialized to bytes first, so every 200 has the same <c>Content-Type</c>.</summary>
+    private static IResult Json<T>(T body, JsonTypeInfo<T> typeInfo) => Json(JsonSerializer.SerializeToUtf8Bytes(body, typeInfo));
 
     private static IResult Json(byte[] body) => Results.Bytes(body, "application/json");
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Self.Network.Http;
+using Self.Protocol.Rest;
 
 namespace Self.Network.Relay;
 
@@ -21,7 +22,7 @@ internal static class RelayEndpoint
             relay.Metrics.HttpRequest(StatusCodes.Status400BadRequest);
             await Results.Json(
                 new ErrorBody("This endpoint speaks websocket only: open it with a websocket upgrade.", ErrorCodes.BadRequest),
-                NetworkJsonContext.Default.ErrorBody,
+                RestJsonContext.Default.ErrorBody,
                 statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Self.Messaging;
 using Self.Sdk.Instances;
@@ -27,12 +26,11 @@ internal sealed class RequestTracker : IAsyncDisposable
     // each request at most once, even when a second device of the user answers it too.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _endedOther = new(StringComparer.Ordinal);
     private readonly Lock _ownership = new();
-    private readonly Lock _gate = new();
     private ConversationIds? _ids;
     private int _sweepCountdown = SweepEvery;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private ImmutableSubscribers _subscribers = ImmutableSubscribers.Empty;
+    private readonly Subscribers<AuthenticationResponse> _subscribers = new();
     private ClientStore? _store;
     private volatile bool _disposed;
 
@@ -254,38 +252,18 @@ internal sealed class RequestTracker : IAsyncDisposable
     public IDisposable Subscribe(Func<AuthenticationResponse, ValueTask> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        lock (_gate)
-        {
-            _subscribers = _subscribers.Add(handler);
-        }
-
-        return new Subscription(this, handler);
+        return _subscribers.Subscribe((response, _) => handler(response));
     }
 
     /// <summary>Outcomes as a stream, from now until the client is disposed or the token is cancelled.</summary>
     public async IAsyncEnumerable<AuthenticationResponse> ReadAsync(
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var channel = Channel.CreateUnbounded<AuthenticationResponse>(new UnboundedChannelOptions { SingleReader = true });
-        lock (_gate)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var reader = _subscribers.OpenReader();
+        await foreach (var response in reader.Values.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            _subscribers = _subscribers.Add(channel);
-        }
-
-        try
-        {
-            await foreach (var response in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                yield return response;
-            }
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _subscribers = _subscribers.Remove(channel);
-            }
+            yield return response;
         }
     }
 
@@ -299,18 +277,7 @@ internal sealed class RequestTracker : IAsyncDisposable
         }
 
         _open.Clear();
-        ImmutableSubscribers subscribers;
-        lock (_gate)
-        {
-            subscribers = _subscribers;
-            _subscribers = ImmutableSubscribers.Empty;
-        }
-
-        foreach (var channel in subscribers.Channels)
-        {
-            channel.Writer.TryComplete();
-        }
-
+        _subscribers.Complete();
         return ValueTask.CompletedTask;
     }
 
@@ -371,57 +338,8 @@ internal sealed class RequestTracker : IAsyncDisposable
         }
     }
 
-    private async ValueTask PublishAsync(AuthenticationResponse response)
-    {
-        var subscribers = _subscribers;
-        foreach (var channel in subscribers.Channels)
-        {
-            channel.Writer.TryWrite(response);
-        }
-
-        foreach (var handler in subscribers.Handlers)
-        {
-            try
-            {
-                await handler(response).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Log.HandlerFailed(_logger, response.ConversationId, ex);
-            }
-        }
-    }
-
-    private void Unsubscribe(Func<AuthenticationResponse, ValueTask> handler)
-    {
-        lock (_gate)
-        {
-            _subscribers = _subscribers.Remove(handler);
-        }
-    }
-
-    private sealed class Subscription(RequestTracker owner, Func<AuthenticationResponse, ValueTask> handler) : IDisposable
-    {
-        public void Dispose() => owner.Unsubscribe(handler);
-    }
-
-    /// <summary>Copy-on-write subscriber lists, read without a lock on the hot path.</summary>
-    private sealed record ImmutableSubscribers(
-        IReadOnlyList<Func<AuthenticationResponse, ValueTask>> Handlers,
-        IReadOnlyList<Channel<AuthenticationResponse>> Channels)
-    {
-        public static readonly ImmutableSubscribers Empty = new([], []);
-
-        public ImmutableSubscribers Add(Func<AuthenticationResponse, ValueTask> handler) => this with { Handlers = [.. Handlers, handler] };
-
-        public ImmutableSubscribers Add(Channel<AuthenticationResponse> channel) => this with { Channels = [.. Channels, channel] };
-
-        public ImmutableSubscribers Remove(Func<AuthenticationResponse, ValueTask> handler) =>
-            this with { Handlers = [.. Handlers.Where(h => h != handler)] };
-
-        public ImmutableSubscribers Remove(Channel<AuthenticationResponse> channel) =>
-            this with { Channels = [.. Channels.Where(c => c != channel)] };
-    }
+    private ValueTask PublishAsync(AuthenticationResponse response) =>
+        _subscribers.NotifyAsync(response, ex => Log.HandlerFailed(_logger, response.ConversationId, ex), CancellationToken.None);
 }
 
 /// <summary>One request waiting for its answer.</summary>

@@ -6,6 +6,7 @@ using Self.Crypto.Olm;
 using Self.Protocol.Encoding;
 using Self.Protocol.Identifiers;
 using Self.Tests;
+using Self.Protocol.Keys;
 
 namespace Self.Crypto.Tests.Capture;
 

@@ -68,7 +68,7 @@ public static class TestIdentities
         // One-time keys, so that apps can open Olm sessions to the device even though nothing ever runs it.
         var account = OlmAccount.FromSigningKey(deviceKey);
         account.GenerateOneTimeKeys(20);
-        await rest.PublishPreKeysAsync("1", [.. account.GetUnpublishedOneTimeKeys().Select(k => new PreKey(k.Id, k.Key))]);
+        await rest.PublishPreKeysAsync("1", [.. account.GetUnpublishedOneTimeKeys().Select(k => new OneTimeKey(k.Id, k.Key))]);
         return new RawUser(selfId, deviceKey, rest);
     }
 

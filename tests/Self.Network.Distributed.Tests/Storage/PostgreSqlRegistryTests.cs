@@ -3,6 +3,8 @@ using Npgsql;
 using Self.Network.Distributed.Tests.Infrastructure;
 using Self.Network.PostgreSql;
 using Self.Network.Storage;
+using Self.Protocol.Rest;
+using Self.Protocol.Keys;
 
 namespace Self.Network.Distributed.Tests.Storage;
 
@@ -120,10 +122,10 @@ public sealed class PostgreSqlRegistryTests(ServicesFixture services) : IAsyncLi
         var now = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
         foreach (var source in new[] { "b", "B", "a", "*", "A" })
         {
-            await store.PutAsync(new ConnectionPermit("10000000004", source, now.AddDays(1), now));
+            await store.PutAsync(new StoredPermit("10000000004", new ConnectionPermit(source, now.AddDays(1)), now));
         }
 
-        Assert.Equal(["*", "A", "B", "a", "b"], (await store.ListAsync("10000000004", now)).Select(static p => p.Source));
+        Assert.Equal(["*", "A", "B", "a", "b"], (await store.ListAsync("10000000004", now)).Select(static p => p.Permit.Source));
     }
 
     [Theory]

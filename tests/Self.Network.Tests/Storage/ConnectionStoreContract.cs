@@ -1,4 +1,5 @@
 using Self.Network.Storage;
+using Self.Protocol.Rest;
 
 namespace Self.Network.Tests.Storage;
 
@@ -120,6 +121,6 @@ public abstract class ConnectionStoreContract : StorageContract
         Assert.Equal(RevokePermitResult.NotFound, await Backend.Connections.RevokeAsync(NewUserId(), App, Now, Now));
     }
 
-    private static ConnectionPermit Permit(string user, string source, DateTimeOffset expires, DateTimeOffset issued) =>
-        new(user, source, expires, issued);
+    private static StoredPermit Permit(string user, string source, DateTimeOffset expires, DateTimeOffset issued) =>
+        new(user, new ConnectionPermit(source, expires), issued);
 }

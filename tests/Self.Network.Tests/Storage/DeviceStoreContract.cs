@@ -1,4 +1,5 @@
 using Self.Network.Storage;
+using Self.Protocol.Keys;
 
 namespace Self.Network.Tests.Storage;
 

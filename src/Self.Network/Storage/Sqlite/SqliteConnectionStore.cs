@@ -1,3 +1,5 @@
+using Self.Protocol.Rest;
+
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IConnectionStore"/> on SQLite. A revoked permit stays as a tombstone so that an older permit cannot revive it.</summary>
@@ -7,7 +9,7 @@ internal sealed class SqliteConnectionStore(SqliteDatabase database) : IConnecti
     public ValueTask InitializeAsync(CancellationToken cancellationToken = default) => database.InitializeAsync(cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask<PutPermitResult> PutAsync(ConnectionPermit permit, CancellationToken cancellationToken = default)
+    public ValueTask<PutPermitResult> PutAsync(StoredPermit permit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(permit);
         return database.WriteAsync(
@@ -23,8 +25,8 @@ internal sealed class SqliteConnectionStore(SqliteDatabase database) : IConnecti
                     WHERE connections.issued_at <= excluded.issued_at
                     """;
                 command.Parameters.AddWithValue("$id", permit.IdentityId);
-                command.Parameters.AddWithValue("$source", permit.Source);
-                command.Parameters.AddWithValue("$expires", permit.ExpiresAt.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$source", permit.Permit.Source);
+                command.Parameters.AddWithValue("$expires", permit.Permit.Expires.ToUnixTimeMilliseconds());
                 command.Parameters.AddWithValue("$issued", permit.IssuedAt.ToUnixTimeMilliseconds());
                 return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0 ? PutPermitResult.Stored : PutPermitResult.Stale;
             },
@@ -77,7 +79,7 @@ internal sealed class SqliteConnectionStore(SqliteDatabase database) : IConnecti
             cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<ConnectionPermit>> ListAsync(string identityId, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<StoredPermit>> ListAsync(string identityId, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -88,13 +90,12 @@ internal sealed class SqliteConnectionStore(SqliteDatabase database) : IConnecti
         command.Parameters.AddWithValue("$id", identityId);
         command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var permits = new List<ConnectionPermit>();
+        var permits = new List<StoredPermit>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            permits.Add(new ConnectionPermit(
+            permits.Add(new StoredPermit(
                 identityId,
-                reader.GetString(0),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                new ConnectionPermit(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
         }
 

@@ -1,3 +1,5 @@
+using Self.Protocol.Keys;
+
 namespace Self.Network.Storage.Sqlite;
 
 /// <summary><see cref="IOneTimeKeyStore"/> on SQLite.</summary>

@@ -1,3 +1,5 @@
+using Self.Protocol.Rest;
+
 namespace Self.Network.Storage;
 
 /// <summary>What kind of identity an id names (the wire values are <c>individual</c> and <c>app</c>).</summary>
@@ -55,17 +57,14 @@ public sealed record HistoryAppend(
     IReadOnlyCollection<string> ActivatedDevices,
     IReadOnlyCollection<string> DeactivatedDevices);
 
-/// <summary>A one-time (pre-)key a device published for others to start an Olm session with it.</summary>
-/// <param name="Id">The key id as the device wrote it.</param>
-/// <param name="Key">The public key as the device wrote it.</param>
-public sealed record OneTimeKey(string Id, string Key);
-
-/// <summary>A permit: <paramref name="IdentityId"/> accepts messages from <paramref name="Source"/> until <paramref name="ExpiresAt"/>.</summary>
+/// <summary>
+/// A permit as the store keeps it: <paramref name="IdentityId"/> accepts messages from the permit's source until it
+/// lapses. The permit itself is the one <see cref="ConnectionPermit"/> record the client also reads.
+/// </summary>
 /// <param name="IdentityId">The identity that gave the permit.</param>
-/// <param name="Source">The identity allowed to send (an app id, a Self ID, or <c>*</c> for everyone).</param>
-/// <param name="ExpiresAt">When the permit lapses (<c>acl_exp</c>).</param>
+/// <param name="Permit">Who may send (an app id, a Self ID, or <c>*</c> for everyone) and until when (<c>acl_exp</c>).</param>
 /// <param name="IssuedAt">The <c>iat</c> of the signed permit; an older permit or revoke for the same source cannot override a newer one.</param>
-public sealed record ConnectionPermit(string IdentityId, string Source, DateTimeOffset ExpiresAt, DateTimeOffset IssuedAt);
+public sealed record StoredPermit(string IdentityId, ConnectionPermit Permit, DateTimeOffset IssuedAt);
 
 /// <summary>What <see cref="IConnectionStore.PutAsync"/> did.</summary>
 public enum PutPermitResult

@@ -4,7 +4,7 @@ namespace Self.Network.Storage;
 public interface IConnectionStore
 {
     /// <summary>Stores a permit, replacing any earlier permit or revoke for the same source.</summary>
-    ValueTask<PutPermitResult> PutAsync(ConnectionPermit permit, CancellationToken cancellationToken = default);
+    ValueTask<PutPermitResult> PutAsync(StoredPermit permit, CancellationToken cancellationToken = default);
 
     /// <summary>Revokes the permit that <paramref name="identityId"/> gave <paramref name="source"/>.</summary>
     /// <param name="identityId">The identity that gave the permit.</param>
@@ -20,7 +20,7 @@ public interface IConnectionStore
         CancellationToken cancellationToken = default);
 
     /// <summary>The permits of an identity that are in force at <paramref name="now"/>, ordered by source.</summary>
-    ValueTask<IReadOnlyList<ConnectionPermit>> ListAsync(string identityId, DateTimeOffset now, CancellationToken cancellationToken = default);
+    ValueTask<IReadOnlyList<StoredPermit>> ListAsync(string identityId, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>Whether <paramref name="identityId"/> has a permit in force for <paramref name="source"/> or for <c>*</c>.</summary>
     ValueTask<bool> IsPermittedAsync(string identityId, string source, DateTimeOffset now, CancellationToken cancellationToken = default);

@@ -3,7 +3,7 @@ namespace Self.Network.Storage;
 /// <summary>
 /// Decides which messaging connection serves an address. Spec §6: a second live connection for the same address
 /// supersedes the first, which is closed with 1011 "connection superseded". The default,
-/// <see cref="LocalAddressClaims"/>, knows the connections of this process; a multi-instance backend (e.g. NATS) also
+/// <c>LocalAddressClaims</c> (in Self.Network), knows the connections of this process; a multi-instance backend (e.g. NATS) also
 /// tells the other instances, so that the newest connection wins wherever each one landed.
 /// </summary>
 public interface IAddressClaims

@@ -1,3 +1,5 @@
+using Self.Protocol.Keys;
+
 namespace Self.Network.Storage;
 
 /// <summary>The one-time keys each device publishes; each key is handed out at most once.</summary>

@@ -11,7 +11,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Ping to {Endpoint} for request {RequestId} failed (attempt {Attempt} of {Attempts}): {Reason}")]
     public static partial void PingFailed(ILogger logger, string endpoint, string requestId, int attempt, int attempts, string reason);
 
-    [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Self answer for conversation {Cid} matched no CIBA request or login")]
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Debug, Message = "Self answer for conversation {Cid} matched no CIBA request (a login-page sign-in, or a request of another instance)")]
     public static partial void AnswerUnmatched(ILogger logger, string cid);
 }
 

@@ -32,6 +32,12 @@ public sealed record SelfOidcOptions
     /// </summary>
     public SelfOidcApp? App { get; init; }
 
+    /// <summary>
+    /// The device id this instance's Self client connects as (docs/app-devices.md). "1" (the default) for a single
+    /// instance; several instances of one provider (one app, one PostgreSQL) need one distinct id each.
+    /// </summary>
+    public string AppDeviceId { get; init; } = "1";
+
     /// <summary>The network's admin token, used once to create the provider's app when none is given or saved.</summary>
     public string? AdminToken { get; init; }
 
@@ -103,6 +109,11 @@ public sealed record SelfOidcOptions
             throw new ArgumentException("DefaultRequestExpiry must be positive and at most MaxRequestExpiry, itself at most 24 hours.", nameof(MaxRequestExpiry));
         }
 
+        if (!Self.Protocol.Identifiers.SelfIds.IsDeviceId(AppDeviceId))
+        {
+            throw new ArgumentException($"AppDeviceId '{AppDeviceId}' is not a device id (1–64 of A–Z a–z 0–9 _ . -).", nameof(AppDeviceId));
+        }
+
         if (PollingInterval < 1)
         {
             throw new ArgumentException("PollingInterval must be at least 1 second.", nameof(PollingInterval));
@@ -126,7 +137,7 @@ public sealed record SelfOidcOptions
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"SelfOidcOptions(urls={Urls}, data={DataDirectory}, storage={(PostgresConnectionString is null ? "sqlite" : "postgresql")}, network={NetworkUrl}, app={App?.AppId ?? "(saved or created)"})";
+        $"SelfOidcOptions(urls={Urls}, data={DataDirectory}, storage={(PostgresConnectionString is null ? "sqlite" : "postgresql")}, network={NetworkUrl}, app={App?.AppId ?? "(saved or created)"}, device={AppDeviceId})";
 }
 
 /// <summary>The provider's Self app: its id and secret key (<c>kid:seed</c>), and the key of its local encrypted store.</summary>

@@ -195,7 +195,7 @@ internal sealed class CibaEndpoints(
         AuthenticationResponse? failure;
         try
         {
-            failure = await gateway.SendAsync(selfId, entity.ConversationId, expiry, binding, $"Sign in to {displayName}", forLogin: false, context.RequestAborted).ConfigureAwait(false);
+            failure = await gateway.SendAsync(selfId, entity.ConversationId, expiry, binding, $"Sign in to {displayName}", context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is Protocol.SelfException or HttpRequestException or TimeoutException)
         {
@@ -412,12 +412,23 @@ internal static class Principals
     /// </summary>
     public static readonly string[] Amr = ["swk", "user"];
 
-    public static ClaimsPrincipal ForUser(string selfId, DateTimeOffset authTime, IEnumerable<string> scopes)
+    /// <summary>
+    /// <c>amr</c> of a sign-in on the login page: besides <see cref="Amr"/>, <c>mca</c> (multiple-channel
+    /// authentication), since the browser and the device were tied together over two channels — the number shown on the
+    /// page and typed on the device (push, number matching on), or the QR code on the page scanned by the device.
+    /// </summary>
+    public static string[] LoginAmr(string? method) => method switch
+    {
+        "push" or "qr" => [.. Amr, "mca"],
+        _ => Amr,
+    };
+
+    public static ClaimsPrincipal ForUser(string selfId, DateTimeOffset authTime, IEnumerable<string> scopes, IEnumerable<string>? amrs = null)
     {
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         identity.AddClaim(new Claim(Claims.Subject, selfId));
         identity.AddClaim(new Claim(Claims.AuthenticationTime, authTime.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
-        foreach (var amr in Amr)
+        foreach (var amr in amrs ?? Amr)
         {
             identity.AddClaim(new Claim(Claims.AuthenticationMethodReference, amr));
         }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Self.Oidc.Ciba;
@@ -10,7 +9,8 @@ namespace Self.Oidc.Hosting;
 
 /// <summary>
 /// The provider's side of the Self network: one <see cref="SelfClient"/> of the provider's app. Answers from users end
-/// CIBA requests (in the database, so any instance can redeem them) and the login page's waits.
+/// CIBA requests (in the database, so any instance can redeem them); the login page (Self.AspNetCore's scheme) reads
+/// the answers to its own requests from the same client.
 /// </summary>
 internal sealed class SelfGateway : IAsyncDisposable
 {
@@ -19,7 +19,6 @@ internal sealed class SelfGateway : IAsyncDisposable
     private readonly ILogger _audit;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<AuthenticationResponse>> _logins = new();
     private IDisposable? _subscription;
 
     public SelfGateway(SelfClient client, IDbContextFactory<OidcDbContext> databases, PingSender pings, ILoggerFactory loggers, TimeProvider time)
@@ -45,15 +44,8 @@ internal sealed class SelfGateway : IAsyncDisposable
     /// Sends an authentication request to <paramref name="selfId"/>. Returns null when sent, else the failure the
     /// network reported at once (the user does not exist or has not connected to the provider's app).
     /// </summary>
-    public async Task<AuthenticationResponse?> SendAsync(string selfId, string cid, TimeSpan expiry, string? bindingMessage, string description, bool forLogin, CancellationToken cancellationToken)
+    public async Task<AuthenticationResponse?> SendAsync(string selfId, string cid, TimeSpan expiry, string? bindingMessage, string description, CancellationToken cancellationToken)
     {
-        TaskCompletionSource<AuthenticationResponse>? login = null;
-        if (forLogin)
-        {
-            login = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _logins[cid] = login;
-        }
-
         await Client.Authentication.SendAsync(
             selfId,
             new AuthenticationRequestOptions { ConversationId = cid, Expiry = expiry, BindingMessage = bindingMessage, Description = description },
@@ -64,32 +56,21 @@ internal sealed class SelfGateway : IAsyncDisposable
         if (outcome.IsCompletedSuccessfully && outcome.Result.DeviceId is null &&
             outcome.Result.Status is AuthenticationStatus.Unauthorized or AuthenticationStatus.Errored)
         {
-            _logins.TryRemove(cid, out _);
             return outcome.Result;
         }
 
         return null;
     }
 
-    /// <summary>Waits for the answer to a login request sent with <see cref="SendAsync"/>.</summary>
-    public Task<AuthenticationResponse>? FindLogin(string cid) => _logins.TryGetValue(cid, out var login) ? login.Task : null;
-
-    public void ForgetLogin(string cid) => _logins.TryRemove(cid, out _);
-
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
+        // The client belongs to the container (the Self scheme uses it too) and is disposed by it.
         _subscription?.Dispose();
-        await Client.DisposeAsync().ConfigureAwait(false);
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask OnAnswerAsync(AuthenticationResponse response)
     {
-        if (_logins.TryGetValue(response.ConversationId, out var login))
-        {
-            login.TrySetResult(response);
-            return;
-        }
-
         var status = response.Status switch
         {
             AuthenticationStatus.Accepted => CibaStatus.Accepted,

@@ -1,13 +1,17 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace Self.Oidc.Storage;
 
 /// <summary>
 /// The provider's database: OpenIddict's applications, authorizations, scopes and tokens, plus what CIBA adds —
-/// requests, client-assertion ids already seen, and the signing and encryption keys (shared by every instance).
+/// requests, client-assertion ids already seen, the signing and encryption keys, and the data-protection keys of the
+/// login page's state and the provider's cookie (all shared by every instance).
 /// </summary>
-internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : DbContext(options)
+internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
     public DbSet<CibaRequestEntity> CibaRequests => Set<CibaRequestEntity>();
 
     public DbSet<SeenAssertionEntity> SeenAssertions => Set<SeenAssertionEntity>();
@@ -30,6 +34,7 @@ internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : D
             e.ToTable("SelfSeenAssertions");
             e.HasKey(x => x.Key);
         });
+        modelBuilder.Entity<DataProtectionKey>(e => e.ToTable("SelfDataProtectionKeys"));
         modelBuilder.Entity<KeyEntity>(e =>
         {
             e.ToTable("SelfKeys");

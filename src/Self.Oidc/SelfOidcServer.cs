@@ -78,15 +78,16 @@ public sealed class SelfOidcServer : IAsyncDisposable
         builder.Services.AddOidcStorage(options);
 
         // Keys and the app identity are needed to configure OpenIddict, so they are read before the host is built.
+        SelfOidcApp providerApp;
         using (var setup = new ServiceCollection().AddSingleton<ILoggerFactory>(loggers).AddOidcStorage(options).BuildServiceProvider())
         {
             await OidcServices.EnsureStorageAsync(setup, options, cancellationToken).ConfigureAwait(false);
             await using var db = await setup.GetRequiredService<IDbContextFactory<OidcDbContext>>().CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             var ring = await KeyRing.LoadAsync(db, options.SigningKeyLifetime, options.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             builder.Services.AddSingleton(ring);
+            providerApp = await ProviderApp.ResolveAsync(options, setup.GetRequiredService<IDbContextFactory<OidcDbContext>>(), cancellationToken).ConfigureAwait(false);
         }
 
-        var providerApp = await ProviderApp.ResolveAsync(options, cancellationToken).ConfigureAwait(false);
         var keys = builder.Services.BuildServiceProvider().GetRequiredService<KeyRing>();
         ConfigureOpenIddict(builder.Services, options, keys);
 

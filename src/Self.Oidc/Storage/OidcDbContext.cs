@@ -18,6 +18,8 @@ internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : D
 
     public DbSet<KeyEntity> Keys => Set<KeyEntity>();
 
+    public DbSet<ProviderAppEntity> ProviderApps => Set<ProviderAppEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
@@ -35,6 +37,11 @@ internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : D
             e.HasKey(x => x.Key);
         });
         modelBuilder.Entity<DataProtectionKey>(e => e.ToTable("SelfDataProtectionKeys"));
+        modelBuilder.Entity<ProviderAppEntity>(e =>
+        {
+            e.ToTable("SelfProviderApp");
+            e.HasKey(x => x.Key);
+        });
         modelBuilder.Entity<KeyEntity>(e =>
         {
             e.ToTable("SelfKeys");
@@ -58,6 +65,27 @@ internal static class CibaStatus
 /// One CIBA request. The <c>auth_req_id</c> itself is never stored: only its SHA-256, so a copy of the database
 /// redeems nothing.
 /// </summary>
+/// <summary>
+/// The provider's Self app, when the database is shared (PostgreSQL): one row, read by every instance. It holds the
+/// app's secret, as the database already holds the signing keys.
+/// </summary>
+internal sealed class ProviderAppEntity
+{
+    public const string TheKey = "app";
+
+    public required string Key { get; set; }
+
+    public required string AppId { get; set; }
+
+    public required string AppSecret { get; set; }
+
+    public required string StorageKey { get; set; }
+
+    public string? RecoverySecret { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
 internal sealed class CibaRequestEntity
 {
     public required string Id { get; set; }

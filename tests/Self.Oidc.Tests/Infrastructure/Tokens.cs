@@ -8,14 +8,16 @@ namespace Self.Oidc.Tests.Infrastructure;
 internal static class Tokens
 {
     /// <summary>Validates an ID token as a relying party must: signature by a published key, iss, aud, lifetime.</summary>
-    public static async Task<JsonWebToken> ValidateIdTokenAsync(OidcFixture fixture, string idToken, string clientId)
+    /// <remarks><paramref name="issuer"/>: another provider than the fixture's (its keys are read from its own JWKS).</remarks>
+    public static async Task<JsonWebToken> ValidateIdTokenAsync(OidcFixture fixture, string idToken, string clientId, Uri? issuer = null)
     {
-        var jwks = new JsonWebKeySet(await fixture.Http.GetStringAsync(new Uri(fixture.Issuer, ".well-known/jwks")));
+        issuer ??= fixture.Issuer;
+        var jwks = new JsonWebKeySet(await fixture.Http.GetStringAsync(new Uri(issuer, ".well-known/jwks")));
         var now = fixture.Time.GetUtcNow().UtcDateTime;
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(idToken, new TokenValidationParameters
         {
             IssuerSigningKeys = jwks.GetSigningKeys(),
-            ValidIssuer = fixture.Issuer.AbsoluteUri,
+            ValidIssuer = issuer.AbsoluteUri,
             ValidAudience = clientId,
             LifetimeValidator = (nbf, exp, _, _) => exp > now && (nbf is null || nbf <= now.AddMinutes(1)),
         });

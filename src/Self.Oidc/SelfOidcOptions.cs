@@ -71,6 +71,13 @@ public sealed record SelfOidcOptions
     /// <summary>Lifetime of access and ID tokens.</summary>
     public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// When true, private_key_jwt assertions must be typed <c>client-authentication+jwt</c> (draft-ietf-oauth-rfc7523bis,
+    /// OpenIddict 7's own rule). False (the default) also takes assertions typed <c>JWT</c> or with no <c>typ</c>, as
+    /// openid-client 6 and most other clients send them; any other type is refused either way.
+    /// </summary>
+    public bool StrictClientAssertionTypes { get; init; }
+
     /// <summary>Serve plain http on non-loopback addresses (tests and development only).</summary>
     public bool AllowInsecureHttp { get; init; } = true;
 

@@ -245,6 +245,11 @@ public sealed class SelfOidcServer : IAsyncDisposable
             server.AddEventHandler(OpenIddictCiba.AddDiscoveryMetadata.Descriptor);
             server.AddEventHandler(OpenIddictCiba.HideInternalGrant.Descriptor);
             server.AddEventHandler(OpenIddictCiba.RefuseReplayedAssertions.Descriptor);
+            if (!options.StrictClientAssertionTypes)
+            {
+                server.AddEventHandler(OpenIddictCiba.AcceptCommonAssertionTypes.Descriptor);
+            }
+
             server.AddEventHandler(PublishRetiredKeys.Descriptor);
         });
     }

@@ -46,4 +46,23 @@ internal static class Tokens
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256),
             TokenType = type ?? "JWT",
         });
+
+    /// <summary>A JWT whose header has no <c>typ</c> (as oauth4webapi, under openid-client 6, signs client assertions).</summary>
+    public static string SignWithoutType(RsaSecurityKey key, IDictionary<string, object> claims, DateTimeOffset now)
+    {
+        var header = JsonSerializer.Serialize(new Dictionary<string, string> { ["alg"] = "RS256", ["kid"] = key.KeyId });
+        var payload = new Dictionary<string, object>(claims)
+        {
+            ["iat"] = now.ToUnixTimeSeconds(),
+            ["nbf"] = now.ToUnixTimeSeconds(),
+            ["exp"] = now.AddMinutes(2).ToUnixTimeSeconds(),
+        };
+        var input = Base64UrlEncoder.Encode(header) + "." + Base64UrlEncoder.Encode(JsonSerializer.Serialize(payload));
+        var signature = key.Rsa.SignData(System.Text.Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        return input + "." + Base64UrlEncoder.Encode(signature);
+    }
+
+    /// <summary>The <c>typ</c> of a JWT's header; null when it has none.</summary>
+    public static string? HeaderType(string jwt) =>
+        JsonDocument.Parse(Base64UrlEncoder.Decode(jwt.Split('.')[0])).RootElement.TryGetProperty("typ", out var typ) ? typ.GetString() : null;
 }

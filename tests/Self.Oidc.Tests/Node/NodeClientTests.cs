@@ -27,6 +27,26 @@ public sealed class NodeClientTests(OidcFixture fixture)
         Assert.True(tokens.GetProperty("has_access_token").GetBoolean());
     }
 
+    /// <summary>openid-client's own private_key_jwt: its assertions carry no <c>typ</c>, and the provider takes them.</summary>
+    [Fact]
+    public async Task OpenIdClient_CibaPoll_PrivateKeyJwt_UntypedAssertionsAccepted()
+    {
+        var (key, jwks) = Tokens.NewClientKey();
+        var created = await fixture.AddCibaClientAsync(jwks: jwks);
+        await using var device = await fixture.ConnectedUserAsync(ConsentPolicies.AlwaysAccept);
+        var keyFile = fixture.Data.Sub("node-key-" + Guid.NewGuid().ToString("N") + ".json");
+        await File.WriteAllTextAsync(keyFile, JsonSerializer.Serialize(new { kid = key.KeyId, pkcs8 = Convert.ToBase64String(key.Rsa.ExportPkcs8PrivateKey()) }));
+
+        var lines = await RunAsync("ciba.mjs", fixture.Issuer.AbsoluteUri, created.ClientId, "key:" + keyFile, device.SelfId, "NODE-PKJ");
+
+        var assertions = lines.Where(l => l.GetProperty("event").GetString() == "assertion").ToList();
+        Assert.NotEmpty(assertions);
+        Assert.All(assertions, a => Assert.False(a.GetProperty("header").TryGetProperty("typ", out _)));
+        var tokens = lines[^1];
+        Assert.Equal("tokens", tokens.GetProperty("event").GetString());
+        Assert.Equal(device.SelfId, tokens.GetProperty("sub").GetString());
+    }
+
     [Fact]
     public async Task OpenIdClient_CibaPoll_UserRejects_ErrorAccessDenied()
     {

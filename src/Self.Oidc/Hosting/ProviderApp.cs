@@ -46,7 +46,8 @@ internal static class ProviderApp
                 $"(SELF_ADMIN_TOKEN) on the first start so it creates one and saves it in {path}.");
         }
 
-        var created = await SelfApps.CreateAsync(options.NetworkUrl, options.AdminToken, options.AppName, options.TimeProvider, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var created = await SelfApps.CreateAsync(
+            options.NetworkUrl, options.AdminToken, options.AppName, options.SelfClientTimeProvider ?? options.TimeProvider, cancellationToken: cancellationToken).ConfigureAwait(false);
         var app = new SelfOidcApp(created.AppId, created.Secret, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         if (shared)
         {

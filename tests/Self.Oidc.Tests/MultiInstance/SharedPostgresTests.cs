@@ -34,7 +34,7 @@ public sealed class SharedPostgresTests(OidcFixture fixture) : IAsyncLifetime
         var port = Machine.FreePort();
         var issuer = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
         // A second `self oidc serve` with its own folder: it must find the app, keys and clients A made, not make its own.
-        await using var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "b");
+        await using var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "1");
         await using var b = await StartAsync("b", "http://127.0.0.1:0", issuer, deviceId: "b");
         Assert.Equal(a.AppId, b.AppId);
 
@@ -82,7 +82,7 @@ public sealed class SharedPostgresTests(OidcFixture fixture) : IAsyncLifetime
     {
         var port = Machine.FreePort();
         var issuer = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-        await using var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "b");
+        await using var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "1");
         await using var b = await StartAsync("b", "http://127.0.0.1:0", issuer, deviceId: "b");
         OidcClientCreated created;
         await using (var clients = await SelfOidcClients.OpenAsync(fixture.Data.Sub("pg-cli-" + Guid.NewGuid().ToString("N")), Postgres))

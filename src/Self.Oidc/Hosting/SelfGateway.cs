@@ -41,14 +41,16 @@ internal sealed class SelfGateway : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends an authentication request to <paramref name="selfId"/>. Returns null when sent, else the failure the
-    /// network reported at once (the user does not exist or has not connected to the provider's app).
+    /// Sends an authentication request to <paramref name="selfId"/>. Returns its conversation id, and the failure the
+    /// network reported at once (the user does not exist or has not connected to the provider's app) or null when sent.
+    /// The conversation id is the SDK's own, signed with the app's key (docs/app-devices.md), so that every instance of
+    /// the provider accepts the answer as one to its app and can record it, not only the instance that sent it.
     /// </summary>
-    public async Task<AuthenticationResponse?> SendAsync(string selfId, string cid, TimeSpan expiry, string? bindingMessage, string description, CancellationToken cancellationToken)
+    public async Task<(string Cid, AuthenticationResponse? Failure)> SendAsync(string selfId, TimeSpan expiry, string? bindingMessage, string description, CancellationToken cancellationToken)
     {
-        await Client.Authentication.SendAsync(
+        var cid = await Client.Authentication.SendAsync(
             selfId,
-            new AuthenticationRequestOptions { ConversationId = cid, Expiry = expiry, BindingMessage = bindingMessage, Description = description },
+            new AuthenticationRequestOptions { Expiry = expiry, BindingMessage = bindingMessage, Description = description },
             cancellationToken).ConfigureAwait(false);
 
         // A send the network refused has already ended the request (Unauthorized or Errored) before SendAsync returned.
@@ -56,10 +58,22 @@ internal sealed class SelfGateway : IAsyncDisposable
         if (outcome.IsCompletedSuccessfully && outcome.Result.DeviceId is null &&
             outcome.Result.Status is AuthenticationStatus.Unauthorized or AuthenticationStatus.Errored)
         {
-            return outcome.Result;
+            return (cid, outcome.Result);
         }
 
-        return null;
+        return (cid, null);
+    }
+
+    /// <summary>
+    /// Called once the request's row names <paramref name="cid"/>: an answer that arrived while it did not (the device
+    /// answered within the send) is recorded now.
+    /// </summary>
+    public async Task CatchUpAsync(string cid, CancellationToken cancellationToken)
+    {
+        if ((await Client.Authentication.GetStatusAsync(cid, cancellationToken).ConfigureAwait(false))?.Response is { } response)
+        {
+            await RecordAsync(response).ConfigureAwait(false);
+        }
     }
 
     public ValueTask DisposeAsync()
@@ -69,7 +83,13 @@ internal sealed class SelfGateway : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private async ValueTask OnAnswerAsync(AuthenticationResponse response)
+    private async ValueTask OnAnswerAsync(AuthenticationResponse response) => await RecordAsync(response).ConfigureAwait(false);
+
+    /// <summary>
+    /// Records an answer on its CIBA request, once for all instances (a conditional update from pending). Every instance
+    /// hears every answer; the one that holds the request's ping target sends the ping, whichever recorded it.
+    /// </summary>
+    private async Task RecordAsync(AuthenticationResponse response)
     {
         var status = response.Status switch
         {
@@ -89,6 +109,7 @@ internal sealed class SelfGateway : IAsyncDisposable
 
         if (request.Status != CibaStatus.Pending)
         {
+            PingIfHeld(request);
             return;
         }
 
@@ -100,12 +121,17 @@ internal sealed class SelfGateway : IAsyncDisposable
                 .SetProperty(r => r.DeviceId, response.DeviceId)
                 .SetProperty(r => r.AuthenticatedAt, status == CibaStatus.Accepted ? now : null))
             .ConfigureAwait(false);
-        if (updated == 0)
+        if (updated > 0)
         {
-            return;
+            Audit.UserAnswer(_audit, request.Id, request.ClientId, request.SelfId, response.DeviceId ?? "-", status);
         }
 
-        Audit.UserAnswer(_audit, request.Id, request.ClientId, request.SelfId, response.DeviceId ?? "-", status);
+        PingIfHeld(request);
+    }
+
+    /// <summary>Pings for a ping-mode request when this instance took it (only it holds the target; at most once).</summary>
+    private void PingIfHeld(CibaRequestEntity request)
+    {
         if (request.DeliveryMode == CibaModes.Ping)
         {
             _pings.Enqueue(request.Id);

@@ -8,11 +8,15 @@ namespace Self.Oidc.Tests.Infrastructure;
 internal static class Tokens
 {
     /// <summary>Validates an ID token as a relying party must: signature by a published key, iss, aud, lifetime.</summary>
-    /// <remarks><paramref name="issuer"/>: another provider than the fixture's (its keys are read from its own JWKS).</remarks>
-    public static async Task<JsonWebToken> ValidateIdTokenAsync(OidcFixture fixture, string idToken, string clientId, Uri? issuer = null)
+    /// <remarks>
+    /// <paramref name="at"/>: another provider than the fixture's, whose JWKS is read there; <paramref name="issuer"/>:
+    /// its issuer when not its own address (instances behind one issuer).
+    /// </remarks>
+    public static async Task<JsonWebToken> ValidateIdTokenAsync(OidcFixture fixture, string idToken, string clientId, Uri? at = null, Uri? issuer = null)
     {
-        issuer ??= fixture.Issuer;
-        var jwks = new JsonWebKeySet(await fixture.Http.GetStringAsync(new Uri(issuer, ".well-known/jwks")));
+        at ??= fixture.Issuer;
+        issuer ??= at;
+        var jwks = new JsonWebKeySet(await fixture.Http.GetStringAsync(new Uri(at, ".well-known/jwks")));
         var now = fixture.Time.GetUtcNow().UtcDateTime;
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(idToken, new TokenValidationParameters
         {

@@ -83,6 +83,43 @@ public sealed class SharedPostgresTests(OidcFixture fixture) : IAsyncLifetime
         Assert.Equal("invalid_grant", (await atB.RedeemAsync(started.AuthenticationRequestId)).Error);
     }
 
+    /// <summary>Every instance hears every answer: the one that sent the request may be gone when the user answers.</summary>
+    [Fact]
+    public async Task TwoInstances_SenderStopsBeforeTheAnswer_TheOtherRecordsIt_RedeemedThere()
+    {
+        var port = Machine.FreePort();
+        var issuer = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
+        var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "1");
+        try
+        {
+            await using var b = await StartAsync("b", "http://127.0.0.1:0", issuer, deviceId: "b");
+            OidcClientCreated created;
+            await using (var clients = await SelfOidcClients.OpenAsync(fixture.Data.Sub("pg-cli-" + Guid.NewGuid().ToString("N")), Postgres))
+            {
+                created = await clients.AddAsync(new OidcClientRegistration { Name = "Shared client", CibaMode = "poll" });
+            }
+
+            await using var device = await fixture.RegisterUserAsync();
+            await device.ConnectAsync(a.AppId);
+            var started = await new CibaClient(fixture, created, a.BaseAddress).StartAsync(device.SelfId);
+            Assert.False(started.IsError, started.ErrorCode() + " " + started.Description());
+            var request = await device.NextRequestAsync();
+
+            await a.DisposeAsync();
+            await request.AcceptAsync();
+
+            await fixture.WaitAnsweredAsync(started.AuthenticationRequestId!, b);
+            fixture.Time.Advance(TimeSpan.FromSeconds(1));
+            var tokens = await new CibaClient(fixture, created, b.BaseAddress).RedeemAsync(started.AuthenticationRequestId);
+            Assert.False(tokens.IsError, tokens.Error + " " + tokens.ErrorDescription);
+            Assert.Equal(device.SelfId, (await Tokens.ValidateIdTokenAsync(fixture, tokens.IdentityToken!, created.ClientId, b.BaseAddress, issuer)).Subject);
+        }
+        finally
+        {
+            await a.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task TwoInstances_ClientSecretWrongOnEither_Refused()
     {

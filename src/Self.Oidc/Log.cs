@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Self.Oidc;
 
-/// <summary>Operational log messages of the provider (event ids 7000–7099).</summary>
+/// <summary>Operational log messages of the provider (event ids 9000–9099, docs/log-event-ids.md).</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 9001, Level = LogLevel.Information, Message = "Self OpenID Provider listening on {Addresses}, issuer {Issuer}, Self app {AppId}")]
@@ -11,12 +11,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 9002, Level = LogLevel.Warning, Message = "Ping to {Endpoint} for request {RequestId} failed (attempt {Attempt} of {Attempts}): {Reason}")]
     public static partial void PingFailed(ILogger logger, string endpoint, string requestId, int attempt, int attempts, string reason);
 
-    [LoggerMessage(EventId = 9003, Level = LogLevel.Warning, Message = "Self answer for conversation {Cid} matched no CIBA request or login")]
+    [LoggerMessage(EventId = 9003, Level = LogLevel.Debug, Message = "Self answer for conversation {Cid} matched no CIBA request (a login-page sign-in, or a request of another instance)")]
     public static partial void AnswerUnmatched(ILogger logger, string cid);
 }
 
 /// <summary>
-/// The audit log (category <c>Self.Oidc.Audit</c>, event ids 7100–7199): who asked for whom, when, and the result.
+/// The audit log (category <c>Self.Oidc.Audit</c>, event ids 9100–9199): who asked for whom, when, and the result.
 /// It names requests by their internal id, never by <c>auth_req_id</c>, and never holds tokens or secrets.
 /// </summary>
 internal static partial class Audit

@@ -32,6 +32,12 @@ public sealed record SelfOidcOptions
     /// </summary>
     public SelfOidcApp? App { get; init; }
 
+    /// <summary>
+    /// The device id this instance's Self client connects as (docs/app-devices.md). "1" (the default) for a single
+    /// instance; several instances of one provider (one app, one PostgreSQL) need one distinct id each.
+    /// </summary>
+    public string AppDeviceId { get; init; } = "1";
+
     /// <summary>The network's admin token, used once to create the provider's app when none is given or saved.</summary>
     public string? AdminToken { get; init; }
 
@@ -64,6 +70,13 @@ public sealed record SelfOidcOptions
 
     /// <summary>Lifetime of access and ID tokens.</summary>
     public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// When true, private_key_jwt assertions must be typed <c>client-authentication+jwt</c> (draft-ietf-oauth-rfc7523bis,
+    /// OpenIddict 7's own rule). False (the default) also takes assertions typed <c>JWT</c> or with no <c>typ</c>, as
+    /// openid-client 6 and most other clients send them; any other type is refused either way.
+    /// </summary>
+    public bool StrictClientAssertionTypes { get; init; }
 
     /// <summary>Serve plain http on non-loopback addresses (tests and development only).</summary>
     public bool AllowInsecureHttp { get; init; } = true;
@@ -103,6 +116,11 @@ public sealed record SelfOidcOptions
             throw new ArgumentException("DefaultRequestExpiry must be positive and at most MaxRequestExpiry, itself at most 24 hours.", nameof(MaxRequestExpiry));
         }
 
+        if (!Self.Protocol.Identifiers.SelfIds.IsDeviceId(AppDeviceId))
+        {
+            throw new ArgumentException($"AppDeviceId '{AppDeviceId}' is not a device id (1–64 of A–Z a–z 0–9 _ . -).", nameof(AppDeviceId));
+        }
+
         if (PollingInterval < 1)
         {
             throw new ArgumentException("PollingInterval must be at least 1 second.", nameof(PollingInterval));
@@ -126,7 +144,7 @@ public sealed record SelfOidcOptions
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"SelfOidcOptions(urls={Urls}, data={DataDirectory}, storage={(PostgresConnectionString is null ? "sqlite" : "postgresql")}, network={NetworkUrl}, app={App?.AppId ?? "(saved or created)"})";
+        $"SelfOidcOptions(urls={Urls}, data={DataDirectory}, storage={(PostgresConnectionString is null ? "sqlite" : "postgresql")}, network={NetworkUrl}, app={App?.AppId ?? "(saved or created)"}, device={AppDeviceId})";
 }
 
 /// <summary>The provider's Self app: its id and secret key (<c>kid:seed</c>), and the key of its local encrypted store.</summary>

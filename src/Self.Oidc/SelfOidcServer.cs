@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -11,6 +12,7 @@ using OpenIddict.Abstractions;
 using Self.Oidc.Ciba;
 using Self.Oidc.Hosting;
 using Self.Oidc.Keys;
+using Self.AspNetCore;
 using Self.Oidc.Login;
 using Self.Oidc.Storage;
 using Self.Sdk;
@@ -25,7 +27,7 @@ namespace Self.Oidc;
 /// </summary>
 public sealed class SelfOidcServer : IAsyncDisposable
 {
-    /// <summary>The cookie scheme of the provider's own login page.</summary>
+    /// <summary>The provider's cookie scheme: who is signed in at the provider (set by the Self scheme's login page).</summary>
     public const string LoginScheme = "Self.Oidc.Login";
 
     private readonly WebApplication _app;
@@ -76,51 +78,78 @@ public sealed class SelfOidcServer : IAsyncDisposable
         builder.Services.AddOidcStorage(options);
 
         // Keys and the app identity are needed to configure OpenIddict, so they are read before the host is built.
+        SelfOidcApp providerApp;
         using (var setup = new ServiceCollection().AddSingleton<ILoggerFactory>(loggers).AddOidcStorage(options).BuildServiceProvider())
         {
             await OidcServices.EnsureStorageAsync(setup, options, cancellationToken).ConfigureAwait(false);
             await using var db = await setup.GetRequiredService<IDbContextFactory<OidcDbContext>>().CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
             var ring = await KeyRing.LoadAsync(db, options.SigningKeyLifetime, options.TimeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             builder.Services.AddSingleton(ring);
+            providerApp = await ProviderApp.ResolveAsync(options, setup.GetRequiredService<IDbContextFactory<OidcDbContext>>(), cancellationToken).ConfigureAwait(false);
         }
 
-        var providerApp = await ProviderApp.ResolveAsync(options, cancellationToken).ConfigureAwait(false);
         var keys = builder.Services.BuildServiceProvider().GetRequiredService<KeyRing>();
         ConfigureOpenIddict(builder.Services, options, keys);
 
-        builder.Services.AddAuthentication(LoginScheme).AddCookie(LoginScheme, cookie =>
-        {
-            cookie.LoginPath = LoginPage.Path;
-            cookie.Cookie.Name = "self_oidc_login";
-            cookie.Cookie.HttpOnly = true;
-            cookie.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Lax;
-            cookie.ExpireTimeSpan = TimeSpan.FromMinutes(30);
-        });
+        // One login page for the whole codebase: the code flow signs the browser in with Self.AspNetCore's scheme (push
+        // with number matching, or a QR code; live status), which puts the principal in the provider's own cookie.
+        var selfClock = options.SelfClientTimeProvider ?? options.TimeProvider;
+        builder.Services.AddAuthentication(LoginScheme)
+            .AddCookie(LoginScheme, cookie =>
+            {
+                cookie.Cookie.Name = "self_oidc_login";
+                cookie.Cookie.HttpOnly = true;
+                cookie.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Lax;
+                cookie.Cookie.SecurePolicy = Microsoft.AspNetCore.Http.CookieSecurePolicy.SameAsRequest;
+                cookie.ExpireTimeSpan = TimeSpan.FromMinutes(30);
+                cookie.SlidingExpiration = false;
+                cookie.TimeProvider = options.TimeProvider;
+            })
+            .AddSelf(SelfAuthenticationDefaults.AuthenticationScheme, self =>
+            {
+                self.SignInScheme = LoginScheme;
+                self.SiteName = options.AppName;
+                self.Expiry = options.DefaultRequestExpiry;
+                // Always on: the ID token's amr says "mca" for a push sign-in because of it.
+                self.NumberMatching = true;
+                // The Self request's expiry comes from the Self client's clock: the page must judge it by the same one.
+                self.TimeProvider = selfClock;
+                self.Events.OnCreatingTicket = LoginAudit.SignedInAsync;
+                self.Events.OnRejected = LoginAudit.EndedAsync;
+                self.Events.OnExpired = LoginAudit.EndedAsync;
+            });
+        // The login page's state, the antiforgery tokens and the provider's cookie are protected with keys kept in the
+        // provider's database: they survive a restart, and every instance on one PostgreSQL reads what another wrote.
+        builder.Services.AddDataProtection().SetApplicationName("Self.Oidc").PersistKeysToDbContext<OidcDbContext>();
         builder.Services.AddAuthorization();
         builder.Services.AddAntiforgery();
         builder.Services.AddHttpClient();
         builder.Services.AddSingleton(sp => new PingSender(sp.GetRequiredService<IHttpClientFactory>().CreateClient("ciba-ping"), options, loggers));
         builder.Services.AddSingleton(new RateLimiter(options.TimeProvider));
         builder.Services.AddSingleton<IssuerResolver>();
+
+        // The provider's one SelfClient (one app identity), in the container: the Self scheme finds it there, and the
+        // gateway uses the same one for CIBA. The container owns and disposes it.
+        builder.Services.AddSingleton(_ => new SelfClient(new SelfClientOptions
+        {
+            AppId = providerApp.AppId,
+            AppSecret = providerApp.AppSecret,
+            StorageKey = providerApp.StorageKey,
+            DeviceId = options.AppDeviceId,
+            StorageDirectory = Path.Combine(options.DataDirectory, "self-client"),
+            ApiUrl = options.NetworkUrl,
+            MessagingUrl = options.MessagingUrl,
+            TimeProvider = selfClock,
+            LoggerFactory = loggers,
+            DefaultExpiry = options.DefaultRequestExpiry,
+        }));
         builder.Services.AddSingleton(sp => new SelfGateway(
-            new SelfClient(new SelfClientOptions
-            {
-                AppId = providerApp.AppId,
-                AppSecret = providerApp.AppSecret,
-                StorageKey = providerApp.StorageKey,
-                StorageDirectory = Path.Combine(options.DataDirectory, "self-client"),
-                ApiUrl = options.NetworkUrl,
-                MessagingUrl = options.MessagingUrl,
-                TimeProvider = options.SelfClientTimeProvider ?? options.TimeProvider,
-                LoggerFactory = loggers,
-                DefaultExpiry = options.DefaultRequestExpiry,
-            }),
+            sp.GetRequiredService<SelfClient>(),
             sp.GetRequiredService<IDbContextFactory<OidcDbContext>>(),
             sp.GetRequiredService<PingSender>(),
             loggers,
             options.TimeProvider));
         builder.Services.AddScoped<CibaEndpoints>();
-        builder.Services.AddScoped<LoginPage>();
 
         var app = builder.Build();
         app.UseRouting();
@@ -216,6 +245,11 @@ public sealed class SelfOidcServer : IAsyncDisposable
             server.AddEventHandler(OpenIddictCiba.AddDiscoveryMetadata.Descriptor);
             server.AddEventHandler(OpenIddictCiba.HideInternalGrant.Descriptor);
             server.AddEventHandler(OpenIddictCiba.RefuseReplayedAssertions.Descriptor);
+            if (!options.StrictClientAssertionTypes)
+            {
+                server.AddEventHandler(OpenIddictCiba.AcceptCommonAssertionTypes.Descriptor);
+            }
+
             server.AddEventHandler(PublishRetiredKeys.Descriptor);
         });
     }

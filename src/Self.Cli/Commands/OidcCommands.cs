@@ -46,8 +46,14 @@ internal static class OidcCommands
             HelpName = "APP_ID",
         };
         var adminToken = new Option<string?>("--admin-token") { Description = "The network's admin token, to create the provider's app on the first start (else SELF_ADMIN_TOKEN).", HelpName = "TOKEN" };
+        var deviceId = new Option<string>("--device-id")
+        {
+            Description = "The device id this instance connects as; each of several instances on one PostgreSQL needs its own (docs/app-devices.md). [default: 1]",
+            HelpName = "ID",
+            DefaultValueFactory = _ => "1",
+        };
         var json = CommonOptions.Json("Print where the provider listens as one JSON line.");
-        var serve = new Command("serve", "Run the OpenID Provider until Ctrl-C.") { urls, data, postgres, server, issuer, appId, adminToken, json };
+        var serve = new Command("serve", "Run the OpenID Provider until Ctrl-C.") { urls, data, postgres, server, issuer, appId, deviceId, adminToken, json };
         serve.SetAction(async (parse, cancellationToken) =>
         {
             SelfOidcApp? app = null;
@@ -71,6 +77,7 @@ internal static class OidcCommands
                     NetworkUrl = parse.GetValue(server) ?? CommonOptions.DefaultServer,
                     Issuer = parse.GetValue(issuer),
                     App = app,
+                    AppDeviceId = parse.GetRequiredValue(deviceId),
                     AdminToken = NetworkCommands.NonEmpty(parse.GetValue(adminToken)) ?? NetworkCommands.NonEmpty(context.GetEnvironment("SELF_ADMIN_TOKEN")),
                     TimeProvider = context.TimeProvider,
                     LoggerFactory = context.LoggerFactory,

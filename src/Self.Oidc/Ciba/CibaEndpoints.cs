@@ -171,7 +171,8 @@ internal sealed class CibaEndpoints(
             AuthReqIdHash = Hash(authReqId),
             ClientId = clientId,
             SelfId = selfId,
-            ConversationId = Guid.NewGuid().ToString(),
+            // Replaced by the SDK's signed conversation id once sent (the row must exist before the answer can come).
+            ConversationId = "unsent:" + Guid.NewGuid().ToString("N"),
             Scopes = string.Join(' ', scopes.Distinct(StringComparer.Ordinal)),
             BindingMessage = binding,
             Status = CibaStatus.Pending,
@@ -193,9 +194,10 @@ internal sealed class CibaEndpoints(
         }
 
         AuthenticationResponse? failure;
+        string? cid = null;
         try
         {
-            failure = await gateway.SendAsync(selfId, entity.ConversationId, expiry, binding, $"Sign in to {displayName}", forLogin: false, context.RequestAborted).ConfigureAwait(false);
+            (cid, failure) = await gateway.SendAsync(selfId, expiry, binding, $"Sign in to {displayName}", context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is Protocol.SelfException or HttpRequestException or TimeoutException)
         {
@@ -211,7 +213,14 @@ internal sealed class CibaEndpoints(
             return Refuse(clientId, selfId, error, description);
         }
 
+        await using (var db = await databases.CreateDbContextAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            await db.CibaRequests.Where(r => r.Id == entity.Id)
+                .ExecuteUpdateAsync(u => u.SetProperty(r => r.ConversationId, cid!), CancellationToken.None).ConfigureAwait(false);
+        }
+
         Audit.BackchannelRequest(_audit, clientId, selfId, entity.Id, mode, entity.ExpiresAt, "sent");
+        await gateway.CatchUpAsync(cid!, CancellationToken.None).ConfigureAwait(false);
         return Results.Json(new Dictionary<string, object>
         {
             ["auth_req_id"] = authReqId,
@@ -412,12 +421,23 @@ internal static class Principals
     /// </summary>
     public static readonly string[] Amr = ["swk", "user"];
 
-    public static ClaimsPrincipal ForUser(string selfId, DateTimeOffset authTime, IEnumerable<string> scopes)
+    /// <summary>
+    /// <c>amr</c> of a sign-in on the login page: besides <see cref="Amr"/>, <c>mca</c> (multiple-channel
+    /// authentication), since the browser and the device were tied together over two channels — the number shown on the
+    /// page and typed on the device (push, number matching on), or the QR code on the page scanned by the device.
+    /// </summary>
+    public static string[] LoginAmr(string? method) => method switch
+    {
+        "push" or "qr" => [.. Amr, "mca"],
+        _ => Amr,
+    };
+
+    public static ClaimsPrincipal ForUser(string selfId, DateTimeOffset authTime, IEnumerable<string> scopes, IEnumerable<string>? amrs = null)
     {
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Name, Claims.Role);
         identity.AddClaim(new Claim(Claims.Subject, selfId));
         identity.AddClaim(new Claim(Claims.AuthenticationTime, authTime.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
-        foreach (var amr in Amr)
+        foreach (var amr in amrs ?? Amr)
         {
             identity.AddClaim(new Claim(Claims.AuthenticationMethodReference, amr));
         }

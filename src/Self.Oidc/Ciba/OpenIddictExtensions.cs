@@ -134,4 +134,45 @@ internal static class OpenIddictCiba
             }
         }
     }
+
+    /// <summary>
+    /// Accepts the client assertions (private_key_jwt) that common clients send: OpenIddict 7 takes only those typed
+    /// <c>client-authentication+jwt</c> (draft-ietf-oauth-rfc7523bis), while openid-client 6 (oauth4webapi) sends no
+    /// <c>typ</c> and assertions made with Microsoft.IdentityModel's defaults (Duende's documented way) say <c>JWT</c>.
+    /// Runs just after OpenIddict resolved the validation parameters of a client assertion and widens only the type
+    /// check: every other JWT type (access tokens, codes, request objects…) is still refused, and everything else
+    /// OpenIddict checks stays — a signature by a key the client registered, <c>iss</c> = <c>sub</c> = the client,
+    /// <c>aud</c> exactly the issuer, the lifetime — with the single-use <c>jti</c> of <see cref="RefuseReplayedAssertions"/>.
+    /// Off with <see cref="SelfOidcOptions.StrictClientAssertionTypes"/>.
+    /// </summary>
+    public sealed class AcceptCommonAssertionTypes : IOpenIddictServerHandler<ValidateTokenContext>
+    {
+        /// <summary>The explicit type of draft-ietf-oauth-rfc7523bis.</summary>
+        public const string ClientAuthentication = JsonWebTokenTypes.ClientAuthentication;
+
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenContext>()
+            .UseSingletonHandler<AcceptCommonAssertionTypes>()
+            .SetOrder(OpenIddictServerHandlers.Protection.ResolveTokenValidationParameters.Descriptor.Order + 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ValidateTokenContext context)
+        {
+            if (context.ValidTokenTypes.Count != 1 || !context.ValidTokenTypes.Contains(TokenTypeIdentifiers.Private.ClientAssertion) ||
+                context.TokenValidationParameters is not { } parameters)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            parameters.ValidTypes = null;
+            parameters.TypeValidator = static (type, _, _) => type switch
+            {
+                // No typ, or the generic one: a JWT that claims no other purpose.
+                null or "" or "JWT" or "jwt" or "application/jwt" => ClientAuthentication,
+                ClientAuthentication or "application/" + ClientAuthentication => ClientAuthentication,
+                _ => throw new Microsoft.IdentityModel.Tokens.SecurityTokenInvalidTypeException($"A JWT typed '{type}' is not a client assertion.") { InvalidType = type },
+            };
+            return ValueTask.CompletedTask;
+        }
+    }
 }

@@ -8,12 +8,13 @@ using Microsoft.Extensions.Logging;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
 using Self.Oidc.Ciba;
-using Self.Oidc.Login;
+using Self.AspNetCore;
 using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace Self.Oidc.Hosting;
 
-/// <summary>The endpoints OpenIddict passes through to the provider: authorize, token, userinfo, backchannel, login.</summary>
+/// <summary>The endpoints OpenIddict passes through to the provider: authorize, token, userinfo, backchannel. The
+/// login page is Self.AspNetCore's scheme (its own paths under /signin-self).</summary>
 internal static class Endpoints
 {
     public static void Map(IEndpointRouteBuilder app)
@@ -59,13 +60,15 @@ internal static class Endpoints
                 var parameters = context.Request.HasFormContentType ? context.Request.Form.ToList() : context.Request.Query.ToList();
                 parameters.RemoveAll(p => p.Key == Parameters.Prompt);
                 var returnUrl = context.Request.PathBase + context.Request.Path + QueryString.Create(parameters);
-                return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [SelfOidcServer.LoginScheme]);
+                // The shared login page (Self.AspNetCore): it signs the browser in to the provider's cookie, then comes back here.
+                return Results.Challenge(new AuthenticationProperties { RedirectUri = returnUrl }, [SelfAuthenticationDefaults.AuthenticationScheme]);
             }
 
             var user = login.Principal!;
-            var selfId = user.FindFirst(Claims.Subject)!.Value;
-            var authTime = long.Parse(user.FindFirst(Claims.AuthenticationTime)!.Value, System.Globalization.CultureInfo.InvariantCulture);
-            var principal = Principals.ForUser(selfId, DateTimeOffset.FromUnixTimeSeconds(authTime), request.GetScopes());
+            var selfId = user.FindFirst(SelfClaimTypes.Subject)!.Value;
+            var authTime = long.Parse(user.FindFirst(SelfClaimTypes.AuthTime)!.Value, System.Globalization.CultureInfo.InvariantCulture);
+            var principal = Principals.ForUser(
+                selfId, DateTimeOffset.FromUnixTimeSeconds(authTime), request.GetScopes(), Principals.LoginAmr(user.FindFirst(SelfClaimTypes.Method)?.Value));
             Audit.Authorization(loggers.CreateLogger(Audit.Category), request.ClientId ?? "-", selfId, "code_issued");
             return Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         }).DisableAntiforgery();
@@ -80,7 +83,5 @@ internal static class Endpoints
 
             return Results.Json(new Dictionary<string, object> { [Claims.Subject] = sub });
         }).DisableAntiforgery();
-
-        LoginPage.Map(app);
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Self.Oidc.Ciba;
@@ -10,7 +9,8 @@ namespace Self.Oidc.Hosting;
 
 /// <summary>
 /// The provider's side of the Self network: one <see cref="SelfClient"/> of the provider's app. Answers from users end
-/// CIBA requests (in the database, so any instance can redeem them) and the login page's waits.
+/// CIBA requests (in the database, so any instance can redeem them); the login page (Self.AspNetCore's scheme) reads
+/// the answers to its own requests from the same client.
 /// </summary>
 internal sealed class SelfGateway : IAsyncDisposable
 {
@@ -19,7 +19,6 @@ internal sealed class SelfGateway : IAsyncDisposable
     private readonly ILogger _audit;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<AuthenticationResponse>> _logins = new();
     private IDisposable? _subscription;
 
     public SelfGateway(SelfClient client, IDbContextFactory<OidcDbContext> databases, PingSender pings, ILoggerFactory loggers, TimeProvider time)
@@ -42,21 +41,16 @@ internal sealed class SelfGateway : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends an authentication request to <paramref name="selfId"/>. Returns null when sent, else the failure the
-    /// network reported at once (the user does not exist or has not connected to the provider's app).
+    /// Sends an authentication request to <paramref name="selfId"/>. Returns its conversation id, and the failure the
+    /// network reported at once (the user does not exist or has not connected to the provider's app) or null when sent.
+    /// The conversation id is the SDK's own, signed with the app's key (docs/app-devices.md), so that every instance of
+    /// the provider accepts the answer as one to its app and can record it, not only the instance that sent it.
     /// </summary>
-    public async Task<AuthenticationResponse?> SendAsync(string selfId, string cid, TimeSpan expiry, string? bindingMessage, string description, bool forLogin, CancellationToken cancellationToken)
+    public async Task<(string Cid, AuthenticationResponse? Failure)> SendAsync(string selfId, TimeSpan expiry, string? bindingMessage, string description, CancellationToken cancellationToken)
     {
-        TaskCompletionSource<AuthenticationResponse>? login = null;
-        if (forLogin)
-        {
-            login = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _logins[cid] = login;
-        }
-
-        await Client.Authentication.SendAsync(
+        var cid = await Client.Authentication.SendAsync(
             selfId,
-            new AuthenticationRequestOptions { ConversationId = cid, Expiry = expiry, BindingMessage = bindingMessage, Description = description },
+            new AuthenticationRequestOptions { Expiry = expiry, BindingMessage = bindingMessage, Description = description },
             cancellationToken).ConfigureAwait(false);
 
         // A send the network refused has already ended the request (Unauthorized or Errored) before SendAsync returned.
@@ -64,32 +58,39 @@ internal sealed class SelfGateway : IAsyncDisposable
         if (outcome.IsCompletedSuccessfully && outcome.Result.DeviceId is null &&
             outcome.Result.Status is AuthenticationStatus.Unauthorized or AuthenticationStatus.Errored)
         {
-            _logins.TryRemove(cid, out _);
-            return outcome.Result;
+            return (cid, outcome.Result);
         }
 
-        return null;
+        return (cid, null);
     }
 
-    /// <summary>Waits for the answer to a login request sent with <see cref="SendAsync"/>.</summary>
-    public Task<AuthenticationResponse>? FindLogin(string cid) => _logins.TryGetValue(cid, out var login) ? login.Task : null;
-
-    public void ForgetLogin(string cid) => _logins.TryRemove(cid, out _);
-
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Called once the request's row names <paramref name="cid"/>: an answer that arrived while it did not (the device
+    /// answered within the send) is recorded now.
+    /// </summary>
+    public async Task CatchUpAsync(string cid, CancellationToken cancellationToken)
     {
-        _subscription?.Dispose();
-        await Client.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private async ValueTask OnAnswerAsync(AuthenticationResponse response)
-    {
-        if (_logins.TryGetValue(response.ConversationId, out var login))
+        if ((await Client.Authentication.GetStatusAsync(cid, cancellationToken).ConfigureAwait(false))?.Response is { } response)
         {
-            login.TrySetResult(response);
-            return;
+            await RecordAsync(response).ConfigureAwait(false);
         }
+    }
 
+    public ValueTask DisposeAsync()
+    {
+        // The client belongs to the container (the Self scheme uses it too) and is disposed by it.
+        _subscription?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask OnAnswerAsync(AuthenticationResponse response) => await RecordAsync(response).ConfigureAwait(false);
+
+    /// <summary>
+    /// Records an answer on its CIBA request, once for all instances (a conditional update from pending). Every instance
+    /// hears every answer; the one that holds the request's ping target sends the ping, whichever recorded it.
+    /// </summary>
+    private async Task RecordAsync(AuthenticationResponse response)
+    {
         var status = response.Status switch
         {
             AuthenticationStatus.Accepted => CibaStatus.Accepted,
@@ -108,6 +109,7 @@ internal sealed class SelfGateway : IAsyncDisposable
 
         if (request.Status != CibaStatus.Pending)
         {
+            PingIfHeld(request);
             return;
         }
 
@@ -119,12 +121,17 @@ internal sealed class SelfGateway : IAsyncDisposable
                 .SetProperty(r => r.DeviceId, response.DeviceId)
                 .SetProperty(r => r.AuthenticatedAt, status == CibaStatus.Accepted ? now : null))
             .ConfigureAwait(false);
-        if (updated == 0)
+        if (updated > 0)
         {
-            return;
+            Audit.UserAnswer(_audit, request.Id, request.ClientId, request.SelfId, response.DeviceId ?? "-", status);
         }
 
-        Audit.UserAnswer(_audit, request.Id, request.ClientId, request.SelfId, response.DeviceId ?? "-", status);
+        PingIfHeld(request);
+    }
+
+    /// <summary>Pings for a ping-mode request when this instance took it (only it holds the target; at most once).</summary>
+    private void PingIfHeld(CibaRequestEntity request)
+    {
         if (request.DeliveryMode == CibaModes.Ping)
         {
             _pings.Enqueue(request.Id);

@@ -1,18 +1,24 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace Self.Oidc.Storage;
 
 /// <summary>
 /// The provider's database: OpenIddict's applications, authorizations, scopes and tokens, plus what CIBA adds —
-/// requests, client-assertion ids already seen, and the signing and encryption keys (shared by every instance).
+/// requests, client-assertion ids already seen, the signing and encryption keys, and the data-protection keys of the
+/// login page's state and the provider's cookie (all shared by every instance).
 /// </summary>
-internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : DbContext(options)
+internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
     public DbSet<CibaRequestEntity> CibaRequests => Set<CibaRequestEntity>();
 
     public DbSet<SeenAssertionEntity> SeenAssertions => Set<SeenAssertionEntity>();
 
     public DbSet<KeyEntity> Keys => Set<KeyEntity>();
+
+    public DbSet<ProviderAppEntity> ProviderApps => Set<ProviderAppEntity>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -28,6 +34,12 @@ internal sealed class OidcDbContext(DbContextOptions<OidcDbContext> options) : D
         modelBuilder.Entity<SeenAssertionEntity>(e =>
         {
             e.ToTable("SelfSeenAssertions");
+            e.HasKey(x => x.Key);
+        });
+        modelBuilder.Entity<DataProtectionKey>(e => e.ToTable("SelfDataProtectionKeys"));
+        modelBuilder.Entity<ProviderAppEntity>(e =>
+        {
+            e.ToTable("SelfProviderApp");
             e.HasKey(x => x.Key);
         });
         modelBuilder.Entity<KeyEntity>(e =>
@@ -53,6 +65,27 @@ internal static class CibaStatus
 /// One CIBA request. The <c>auth_req_id</c> itself is never stored: only its SHA-256, so a copy of the database
 /// redeems nothing.
 /// </summary>
+/// <summary>
+/// The provider's Self app, when the database is shared (PostgreSQL): one row, read by every instance. It holds the
+/// app's secret, as the database already holds the signing keys.
+/// </summary>
+internal sealed class ProviderAppEntity
+{
+    public const string TheKey = "app";
+
+    public required string Key { get; set; }
+
+    public required string AppId { get; set; }
+
+    public required string AppSecret { get; set; }
+
+    public required string StorageKey { get; set; }
+
+    public string? RecoverySecret { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
 internal sealed class CibaRequestEntity
 {
     public required string Id { get; set; }

@@ -5,7 +5,11 @@ using Self.Oidc.Tests.Infrastructure;
 namespace Self.Oidc.Tests.Ciba;
 
 /// <summary>What a CIBA relying party does with Duende.IdentityModel: nothing Self-specific.</summary>
-internal sealed class CibaClient(OidcFixture fixture, OidcClientCreated client)
+/// <remarks>
+/// <paramref name="instance"/>: the provider instance to talk to when several serve one issuer (behind a load balancer
+/// in production): discovery is read from it, and its endpoints are called at its own address.
+/// </remarks>
+internal sealed class CibaClient(OidcFixture fixture, OidcClientCreated client, Uri? instance = null)
 {
     public string ClientId => client.ClientId;
 
@@ -15,12 +19,16 @@ internal sealed class CibaClient(OidcFixture fixture, OidcClientCreated client)
     {
         var disco = await fixture.Http.GetDiscoveryDocumentAsync(new DiscoveryDocumentRequest
         {
-            Address = fixture.Issuer.AbsoluteUri,
-            Policy = { RequireHttps = false, ValidateEndpoints = false },
+            Address = (instance ?? fixture.Issuer).AbsoluteUri,
+            Policy = { RequireHttps = false, ValidateEndpoints = false, ValidateIssuerName = instance is null },
         });
         Assert.False(disco.IsError, disco.Error);
         return disco;
     }
+
+    /// <summary>An endpoint of the discovery document, at <c>instance</c>'s address when one was given.</summary>
+    private string At(string endpoint) =>
+        instance is null ? endpoint : new Uri(instance, new Uri(endpoint).PathAndQuery).AbsoluteUri;
 
     public async Task<BackchannelAuthenticationResponse> StartAsync(
         string? loginHint, string? bindingMessage = null, int? requestedExpiry = null, string scope = "openid profile",
@@ -30,7 +38,7 @@ internal sealed class CibaClient(OidcFixture fixture, OidcClientCreated client)
         var disco = await DiscoverAsync();
         var request = new BackchannelAuthenticationRequest
         {
-            Address = disco.BackchannelAuthenticationEndpoint!,
+            Address = At(disco.BackchannelAuthenticationEndpoint!),
             ClientId = ClientId,
             ClientSecret = assertion is null ? secret ?? Secret : null,
             ClientAssertion = assertion ?? new ClientAssertion(),
@@ -51,7 +59,7 @@ internal sealed class CibaClient(OidcFixture fixture, OidcClientCreated client)
         var disco = await DiscoverAsync();
         return await fixture.Http.RequestBackchannelAuthenticationTokenAsync(new BackchannelAuthenticationTokenRequest
         {
-            Address = disco.TokenEndpoint,
+            Address = At(disco.TokenEndpoint!),
             ClientId = clientId ?? ClientId,
             ClientSecret = assertion is null ? secret ?? Secret : null,
             ClientAssertion = assertion ?? new ClientAssertion(),

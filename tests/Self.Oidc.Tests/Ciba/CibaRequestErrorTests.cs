@@ -2,6 +2,7 @@ using System.Text.Json;
 using Duende.IdentityModel;
 using Duende.IdentityModel.Client;
 using Self.Device;
+using Self.Oidc.Clients;
 using Self.Oidc.Tests.Infrastructure;
 
 namespace Self.Oidc.Tests.Ciba;
@@ -203,14 +204,78 @@ public sealed class CibaRequestErrorTests(OidcFixture fixture)
         }
     }
 
+    /// <summary>
+    /// The assertions real clients send: openid-client 6 (oauth4webapi) sets no <c>typ</c>; one made the way Duende's
+    /// documentation shows (JsonWebTokenHandler, no token type given) says <c>JWT</c>; draft-ietf-oauth-rfc7523bis
+    /// clients say <c>client-authentication+jwt</c>. All three are accepted, and each is still single use.
+    /// </summary>
+    [Theory]
+    [InlineData("client-authentication+jwt")]
+    [InlineData("JWT")]
+    [InlineData(null)]
+    public async Task PrivateKeyJwt_CommonTypHeaders_Accepted_AndReplayRefused(string? typ)
+    {
+        var (key, jwks) = Tokens.NewClientKey();
+        var client = new CibaClient(fixture, await fixture.AddCibaClientAsync(jwks: jwks));
+        await using var device = await fixture.ConnectedUserAsync(ConsentPolicies.AlwaysAccept);
+        var claims = AssertionClaims(client.ClientId, Guid.NewGuid().ToString());
+        var jwt = typ is null ? Tokens.SignWithoutType(key, claims, fixture.Time.GetUtcNow()) : Tokens.Sign(key, claims, fixture.Time.GetUtcNow(), typ);
+        Assert.Equal(typ, Tokens.HeaderType(jwt));
+        var assertion = new ClientAssertion { Type = OidcConstants.ClientAssertionTypes.JwtBearer, Value = jwt };
+
+        var started = await client.StartAsync(device.SelfId, assertion: assertion);
+        Assert.False(started.IsError, started.ErrorCode() + " " + started.Description());
+        var replayed = await client.StartAsync(device.SelfId, assertion: assertion);
+        Assert.Equal("invalid_client", replayed.ErrorCode());
+    }
+
+    /// <summary>StrictClientAssertionTypes: OpenIddict's own rule, only <c>client-authentication+jwt</c>.</summary>
+    [Fact]
+    public async Task PrivateKeyJwt_StrictTypes_UntypedAndJwtRefused_ExplicitTypeAccepted()
+    {
+        await using var strict = await fixture.StartProviderAsync(
+            fixture.Data.Sub("strict-" + Guid.NewGuid().ToString("N")), o => o.Options = o.Options with { StrictClientAssertionTypes = true });
+        var (key, jwks) = Tokens.NewClientKey();
+        OidcClientCreated created;
+        await using (var clients = await SelfOidcClients.OpenAsync(strict.Options.DataDirectory))
+        {
+            created = await clients.AddAsync(new OidcClientRegistration { Name = "Strict client", CibaMode = "poll", JsonWebKeySet = jwks });
+        }
+
+        var client = new CibaClient(fixture, created, strict.BaseAddress);
+        await using var device = await fixture.RegisterUserAsync(ConsentPolicies.AlwaysAccept);
+        await device.ConnectAsync(strict.AppId);
+        var audience = strict.BaseAddress.AbsoluteUri;
+        Dictionary<string, object> Claims() => new() { ["iss"] = created.ClientId, ["sub"] = created.ClientId, ["aud"] = audience, ["jti"] = Guid.NewGuid().ToString() };
+        ClientAssertion Wrap(string jwt) => new() { Type = OidcConstants.ClientAssertionTypes.JwtBearer, Value = jwt };
+
+        Assert.Equal("invalid_client", (await client.StartAsync(device.SelfId, assertion: Wrap(Tokens.Sign(key, Claims(), fixture.Time.GetUtcNow(), "JWT")))).ErrorCode());
+        Assert.Equal("invalid_client", (await client.StartAsync(device.SelfId, assertion: Wrap(Tokens.SignWithoutType(key, Claims(), fixture.Time.GetUtcNow())))).ErrorCode());
+        var typed = await client.StartAsync(device.SelfId, assertion: Wrap(Tokens.Sign(key, Claims(), fixture.Time.GetUtcNow(), "client-authentication+jwt")));
+        Assert.False(typed.IsError, typed.ErrorCode() + " " + typed.Description());
+    }
+
+    /// <summary>Widening the accepted types stops at assertions: other JWT types (an access or ID token as assertion) stay refused.</summary>
+    [Theory]
+    [InlineData("at+jwt")]
+    [InlineData("oi_auc+jwt")]
+    [InlineData("application/at+jwt")]
+    public async Task PrivateKeyJwt_OtherTokenTypes_Refused(string typ)
+    {
+        var (key, jwks) = Tokens.NewClientKey();
+        var client = new CibaClient(fixture, await fixture.AddCibaClientAsync(jwks: jwks));
+        await using var device = await fixture.ConnectedUserAsync(ConsentPolicies.AlwaysAccept);
+        var jwt = Tokens.Sign(key, AssertionClaims(client.ClientId, Guid.NewGuid().ToString()), fixture.Time.GetUtcNow(), typ);
+        var refused = await client.StartAsync(device.SelfId, assertion: new ClientAssertion { Type = OidcConstants.ClientAssertionTypes.JwtBearer, Value = jwt });
+        Assert.Equal("invalid_client", refused.ErrorCode());
+    }
+
+    private Dictionary<string, object> AssertionClaims(string clientId, string jti) =>
+        new() { ["iss"] = clientId, ["sub"] = clientId, ["aud"] = fixture.Issuer.AbsoluteUri, ["jti"] = jti };
+
     private ClientAssertion Assertion(Microsoft.IdentityModel.Tokens.RsaSecurityKey key, string clientId, string jti) => new()
     {
         Type = OidcConstants.ClientAssertionTypes.JwtBearer,
-        Value = Tokens.Sign(
-            key,
-            new Dictionary<string, object> { ["iss"] = clientId, ["sub"] = clientId, ["aud"] = fixture.Issuer.AbsoluteUri, ["jti"] = jti },
-            fixture.Time.GetUtcNow(),
-            // OpenIddict 7 takes only explicitly typed client assertions (draft-ietf-oauth-rfc7523bis).
-            "client-authentication+jwt"),
+        Value = Tokens.Sign(key, AssertionClaims(clientId, jti), fixture.Time.GetUtcNow(), "client-authentication+jwt"),
     };
 }

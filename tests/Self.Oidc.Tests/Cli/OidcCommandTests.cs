@@ -47,6 +47,16 @@ public sealed class OidcCommandTests(OidcFixture fixture)
     }
 
     [Fact]
+    public async Task Serve_DeviceIdNotADeviceId_UsageErrorBeforeAnythingStarts()
+    {
+        var data = fixture.Data.Sub("cli-" + Guid.NewGuid().ToString("N"));
+        var run = await RunAsync(default, "oidc", "serve", "--urls", "http://127.0.0.1:0", "--server", fixture.Network.BaseAddress.AbsoluteUri, "--data", data, "--device-id", "two words");
+        Assert.Equal(2, run.Code);
+        Assert.Contains("AppDeviceId 'two words' is not a device id", run.Error);
+        Assert.False(Directory.Exists(data));
+    }
+
+    [Fact]
     public async Task Serve_CreatesItsAppWithTheAdminToken_AndServesDiscovery()
     {
         var data = fixture.Data.Sub("cli-serve-" + Guid.NewGuid().ToString("N"));

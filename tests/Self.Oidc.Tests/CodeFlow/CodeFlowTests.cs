@@ -14,54 +14,88 @@ namespace Self.Oidc.Tests.CodeFlow;
 public sealed class CodeFlowTests(OidcFixture fixture)
 {
     [Fact]
-    public async Task StockOpenIdConnectHandler_InChromium_SignsInWithTheDeviceAccepting()
+    public async Task StockOpenIdConnectHandler_InChromium_DeviceTypesTheNumberShown_SiteSignedIn()
     {
-        await using var site = await RelyingPartySite.StartAsync(fixture.Issuer);
-        var client = await fixture.AddClientAsync(new OidcClientRegistration { Name = "Browser test site", RedirectUris = [site.RedirectUri] });
-        site.UseClient(client.ClientId, client.ClientSecret);
-        await using var device = await fixture.ConnectedUserAsync(ConsentPolicies.AlwaysAccept);
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox"],
-        });
+        await using var site = await StartSiteAsync();
+        await using var device = await fixture.ConnectedUserAsync();
+        await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout((float)Waiting.Patience.TotalMilliseconds);
 
         await page.GotoAsync(site.Address.AbsoluteUri);
-        Assert.StartsWith(new Uri(fixture.Issuer, "/login").AbsoluteUri, page.Url, StringComparison.Ordinal);
+        // The provider's /connect/authorize sent the browser to the shared login page (Self.AspNetCore's scheme).
+        Assert.StartsWith(new Uri(fixture.Issuer, "/signin-self?state=").AbsoluteUri, page.Url, StringComparison.Ordinal);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to Test OpenID Provider" })).ToBeVisibleAsync();
+        await page.GetByLabel("Your Self ID").FillAsync(device.SelfId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send to my device" }).ClickAsync();
 
-        await page.FillAsync("#selfid", device.SelfId);
-        await page.ClickAsync("#signin");
-        // A polling assertion rather than WaitForURL, which can miss a navigation that lands before its listener does.
-        await Assertions.Expect(page).ToHaveURLAsync(
-            new Regex("^" + Regex.Escape(site.Address.AbsoluteUri)),
-            new() { Timeout = (float)Waiting.Patience.TotalMilliseconds });
+        var request = await device.NextRequestAsync();
+        Assert.Equal(fixture.Provider.AppId, request.AppId);
+        Assert.True(request.RequiresNumber);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Approve on your device" })).ToBeVisibleAsync();
+        var number = await page.Locator("#number").TextContentAsync();
+        Assert.Matches("^[0-9]{2}$", number);
+        await request.AcceptAsync(number!);
 
-        Assert.Equal("signed in as " + device.SelfId, await page.InnerTextAsync("#who"));
-        Assert.Equal("swk,user", await page.InnerTextAsync("#amr"));
+        await SignedInAsync(page, site, device.SelfId);
+        // The device signed (swk) after the user approved on it (user), the page and the device tied by the number (mca).
+        Assert.Equal("swk,user,mca", await page.InnerTextAsync("#amr"));
         Assert.Equal("True", await page.InnerTextAsync("#has-id-token"));
     }
 
     [Fact]
-    public async Task LoginPage_UserNotConnected_SaysSoAndSignsNobodyIn()
+    public async Task LoginPage_WrongNumberTyped_DeclinedAndTheSiteIsNotSignedIn()
     {
+        await using var site = await StartSiteAsync();
+        await using var device = await fixture.ConnectedUserAsync();
+        await using var browser = await Browser.LaunchAsync();
+        var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(site.Address.AbsoluteUri);
+        await page.GetByLabel("Your Self ID").FillAsync(device.SelfId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send to my device" }).ClickAsync();
+        var request = await device.NextRequestAsync();
+        var shown = await page.Locator("#number").TextContentAsync();
+        var wrong = shown == "00" ? "01" : "00";
+
+        for (var attempt = 0; attempt < NumberMismatchException.MaxAttempts; attempt++)
+        {
+            await Assert.ThrowsAsync<NumberMismatchException>(() => request.AcceptAsync(wrong));
+        }
+
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("declined on your device", new() { Timeout = Patience });
+        Assert.Equal(RequestAnswer.Rejected, request.Answer);
+        Assert.StartsWith(new Uri(fixture.Issuer, "/signin-self").AbsoluteUri, page.Url, StringComparison.Ordinal);
+        var cookies = await context.CookiesAsync();
+        Assert.DoesNotContain(cookies, c => c.Name is "self_oidc_login" or "rp_session");
+
+        // The site still asks for a sign-in: back to the provider's login page.
+        await page.GotoAsync(site.Address.AbsoluteUri);
+        Assert.StartsWith(new Uri(fixture.Issuer, "/signin-self?state=").AbsoluteUri, page.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoginPage_UserNotConnected_ShowsTheProvidersInvitation_ConnectThenSignIn()
+    {
+        await using var site = await StartSiteAsync();
         await using var device = await fixture.RegisterUserAsync();
-        using var browserless = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
-        var form = await browserless.GetStringAsync(new Uri(fixture.Issuer, "/login?ReturnUrl=%2F"));
-        var token = System.Text.RegularExpressions.Regex.Match(form, "type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]+)\"");
-        Assert.True(token.Success, form);
-        using var posted = await browserless.PostAsync(
-            new Uri(fixture.Issuer, "/login?ReturnUrl=%2F"),
-            new FormUrlEncodedContent(new Dictionary<string, string> { [WebUtility.HtmlDecode(token.Groups[1].Value)] = WebUtility.HtmlDecode(token.Groups[2].Value), ["selfid"] = device.SelfId }));
-        var page = await posted.Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
-        Assert.Contains("not connected", page);
-        Assert.Contains(fixture.Provider.AppId, page);
-        Assert.DoesNotContain(posted.Headers, h => h.Key == "Set-Cookie" && h.Value.Any(v => v.StartsWith("self_oidc_login", StringComparison.Ordinal)));
+        await using var browser = await Browser.LaunchAsync();
+        var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(site.Address.AbsoluteUri);
+        await page.GetByLabel("Your Self ID").FillAsync(device.SelfId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send to my device" }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Connect to Test OpenID Provider first" })).ToBeVisibleAsync();
+        Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name is "self_oidc_login" or "rp_session");
+        var invitation = page.GetByRole(AriaRole.Img, new() { Name = "QR code to connect the Self app to this site" });
+        await device.AcceptInvitationAsync((await invitation.GetAttributeAsync("data-invitation-payload"))!);
+        await page.GetByRole(AriaRole.Button, new() { Name = "I have connected: send the request again" }).ClickAsync();
+
+        // The invitation was the provider's app: the one identity that asks for CIBA and for the login page.
+        var request = await device.NextRequestAsync();
+        Assert.Equal(fixture.Provider.AppId, request.AppId);
+        await request.AcceptAsync((await page.Locator("#number").TextContentAsync())!);
+        await SignedInAsync(page, site, device.SelfId);
     }
 
     [Fact]
@@ -92,7 +126,7 @@ public sealed class CodeFlowTests(OidcFixture fixture)
         var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
         using var response = await AuthorizeAsync(client.ClientId, redirect, Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))));
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
-        Assert.Equal("/login", response.Headers.Location!.AbsolutePath);
+        Assert.Equal("/signin-self", new Uri(fixture.Issuer, response.Headers.Location!).AbsolutePath);
     }
 
     [Fact]
@@ -108,11 +142,30 @@ public sealed class CodeFlowTests(OidcFixture fixture)
         }
     }
 
+    private static readonly float Patience = (float)Waiting.Patience.TotalMilliseconds;
+
+    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    private async Task<RelyingPartySite> StartSiteAsync()
+    {
+        var site = await RelyingPartySite.StartAsync(fixture.Issuer);
+        var client = await fixture.AddClientAsync(new OidcClientRegistration { Name = "Browser test site", RedirectUris = [site.RedirectUri] });
+        site.UseClient(client.ClientId, client.ClientSecret);
+        return site;
+    }
+
+    /// <summary>The stock handler's site shows who is signed in (a polling assertion: WaitForURL can miss a navigation).</summary>
+    private static async Task SignedInAsync(IPage page, RelyingPartySite site, string selfId)
+    {
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("^" + Regex.Escape(site.Address.AbsoluteUri)), new() { Timeout = Patience });
+        await Expect(page.Locator("#who")).ToHaveTextAsync("signed in as " + selfId, new() { Timeout = Patience });
+    }
+
     /// <summary>Refused with invalid_request naming <paramref name="parameter"/>, and never sent to the login page.</summary>
     private static async Task AssertRefusedAsync(HttpResponseMessage response, string parameter)
     {
         var text = response.Headers.Location is { } location ? Uri.UnescapeDataString(location.Query) : await response.Content.ReadAsStringAsync();
-        Assert.NotEqual("/login", response.Headers.Location?.AbsolutePath);
+        Assert.DoesNotContain("/signin-self", response.Headers.Location?.OriginalString ?? "", StringComparison.Ordinal);
         Assert.Contains("invalid_request", text);
         Assert.Contains(parameter, text);
     }

@@ -8,14 +8,20 @@ namespace Self.Oidc.Tests.Infrastructure;
 internal static class Tokens
 {
     /// <summary>Validates an ID token as a relying party must: signature by a published key, iss, aud, lifetime.</summary>
-    public static async Task<JsonWebToken> ValidateIdTokenAsync(OidcFixture fixture, string idToken, string clientId)
+    /// <remarks>
+    /// <paramref name="at"/>: another provider than the fixture's, whose JWKS is read there; <paramref name="issuer"/>:
+    /// its issuer when not its own address (instances behind one issuer).
+    /// </remarks>
+    public static async Task<JsonWebToken> ValidateIdTokenAsync(OidcFixture fixture, string idToken, string clientId, Uri? at = null, Uri? issuer = null)
     {
-        var jwks = new JsonWebKeySet(await fixture.Http.GetStringAsync(new Uri(fixture.Issuer, ".well-known/jwks")));
+        at ??= fixture.Issuer;
+        issuer ??= at;
+        var jwks = new JsonWebKeySet(await fixture.Http.GetStringAsync(new Uri(at, ".well-known/jwks")));
         var now = fixture.Time.GetUtcNow().UtcDateTime;
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(idToken, new TokenValidationParameters
         {
             IssuerSigningKeys = jwks.GetSigningKeys(),
-            ValidIssuer = fixture.Issuer.AbsoluteUri,
+            ValidIssuer = issuer.AbsoluteUri,
             ValidAudience = clientId,
             LifetimeValidator = (nbf, exp, _, _) => exp > now && (nbf is null || nbf <= now.AddMinutes(1)),
         });
@@ -44,4 +50,23 @@ internal static class Tokens
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.RsaSha256),
             TokenType = type ?? "JWT",
         });
+
+    /// <summary>A JWT whose header has no <c>typ</c> (as oauth4webapi, under openid-client 6, signs client assertions).</summary>
+    public static string SignWithoutType(RsaSecurityKey key, IDictionary<string, object> claims, DateTimeOffset now)
+    {
+        var header = JsonSerializer.Serialize(new Dictionary<string, string> { ["alg"] = "RS256", ["kid"] = key.KeyId });
+        var payload = new Dictionary<string, object>(claims)
+        {
+            ["iat"] = now.ToUnixTimeSeconds(),
+            ["nbf"] = now.ToUnixTimeSeconds(),
+            ["exp"] = now.AddMinutes(2).ToUnixTimeSeconds(),
+        };
+        var input = Base64UrlEncoder.Encode(header) + "." + Base64UrlEncoder.Encode(JsonSerializer.Serialize(payload));
+        var signature = key.Rsa.SignData(System.Text.Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        return input + "." + Base64UrlEncoder.Encode(signature);
+    }
+
+    /// <summary>The <c>typ</c> of a JWT's header; null when it has none.</summary>
+    public static string? HeaderType(string jwt) =>
+        JsonDocument.Parse(Base64UrlEncoder.Decode(jwt.Split('.')[0])).RootElement.TryGetProperty("typ", out var typ) ? typ.GetString() : null;
 }

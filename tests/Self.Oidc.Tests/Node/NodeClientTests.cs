@@ -27,6 +27,26 @@ public sealed class NodeClientTests(OidcFixture fixture)
         Assert.True(tokens.GetProperty("has_access_token").GetBoolean());
     }
 
+    /// <summary>openid-client's own private_key_jwt: its assertions carry no <c>typ</c>, and the provider takes them.</summary>
+    [Fact]
+    public async Task OpenIdClient_CibaPoll_PrivateKeyJwt_UntypedAssertionsAccepted()
+    {
+        var (key, jwks) = Tokens.NewClientKey();
+        var created = await fixture.AddCibaClientAsync(jwks: jwks);
+        await using var device = await fixture.ConnectedUserAsync(ConsentPolicies.AlwaysAccept);
+        var keyFile = fixture.Data.Sub("node-key-" + Guid.NewGuid().ToString("N") + ".json");
+        await File.WriteAllTextAsync(keyFile, JsonSerializer.Serialize(new { kid = key.KeyId, pkcs8 = Convert.ToBase64String(key.Rsa.ExportPkcs8PrivateKey()) }));
+
+        var lines = await RunAsync("ciba.mjs", fixture.Issuer.AbsoluteUri, created.ClientId, "key:" + keyFile, device.SelfId, "NODE-PKJ");
+
+        var assertions = lines.Where(l => l.GetProperty("event").GetString() == "assertion").ToList();
+        Assert.NotEmpty(assertions);
+        Assert.All(assertions, a => Assert.False(a.GetProperty("header").TryGetProperty("typ", out _)));
+        var tokens = lines[^1];
+        Assert.Equal("tokens", tokens.GetProperty("event").GetString());
+        Assert.Equal(device.SelfId, tokens.GetProperty("sub").GetString());
+    }
+
     [Fact]
     public async Task OpenIdClient_CibaPoll_UserRejects_ErrorAccessDenied()
     {
@@ -42,22 +62,39 @@ public sealed class NodeClientTests(OidcFixture fixture)
     {
         var redirect = new Uri("http://127.0.0.1:9/node-callback");
         var created = await fixture.AddClientAsync(new Clients.OidcClientRegistration { Name = "Node SPA", RedirectUris = [redirect], Public = true });
-        await using var device = await fixture.ConnectedUserAsync(ConsentPolicies.AlwaysAccept);
+        await using var device = await fixture.ConnectedUserAsync();
 
-        var lines = await RunAsync("code.mjs", fixture.Issuer.AbsoluteUri, created.ClientId, redirect.AbsoluteUri, device.SelfId);
+        // The device types the number the login page printed, as a person would.
+        var lines = await RunAsync(
+            "code.mjs",
+            async line =>
+            {
+                if (line.GetProperty("event").GetString() == "number")
+                {
+                    var request = await device.NextRequestAsync();
+                    Assert.Equal(fixture.Provider.AppId, request.AppId);
+                    await request.AcceptAsync(line.GetProperty("number").GetString()!);
+                }
+            },
+            fixture.Issuer.AbsoluteUri, created.ClientId, redirect.AbsoluteUri, device.SelfId);
 
-        Assert.Equal("login_submitted", lines[0].GetProperty("event").GetString());
+        Assert.Equal(["login_submitted", "number", "status", "tokens"], lines.Select(l => l.GetProperty("event").GetString()));
+        Assert.Equal("accepted", lines[2].GetProperty("status").GetString());
         var tokens = lines[^1];
         Assert.Equal("tokens", tokens.GetProperty("event").GetString());
         Assert.Equal(device.SelfId, tokens.GetProperty("sub").GetString());
         Assert.False(string.IsNullOrEmpty(tokens.GetProperty("nonce").GetString()));
+        Assert.Equal(["swk", "user", "mca"], tokens.GetProperty("amr").EnumerateArray().Select(a => a.GetString()));
     }
 
     /// <summary>
     /// Runs the script with node. openid-client waits real seconds between polls while the provider's clock is fake,
     /// so the clock ticks along with real time while the script runs (else every poll would be "too fast").
     /// </summary>
-    private async Task<List<JsonElement>> RunAsync(string script, params string[] args)
+    private Task<List<JsonElement>> RunAsync(string script, params string[] args) => RunAsync(script, null, args);
+
+    /// <summary>Runs the script; <paramref name="onLine"/> sees each line of its output as it is printed.</summary>
+    private async Task<List<JsonElement>> RunAsync(string script, Func<JsonElement, Task>? onLine, params string[] args)
     {
         var folder = NodeFolder();
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules", "openid-client")), $"run 'npm ci' in {folder} (scripts/test.sh does)");
@@ -81,7 +118,24 @@ public sealed class NodeClientTests(OidcFixture fixture)
                 last = now;
             }
         });
-        var output = process.StandardOutput.ReadToEndAsync();
+        var lines = new List<JsonElement>();
+        var output = Task.Run(async () =>
+        {
+            while (await process.StandardOutput.ReadLineAsync() is { } text)
+            {
+                if (text.Length == 0)
+                {
+                    continue;
+                }
+
+                var line = JsonDocument.Parse(text).RootElement.Clone();
+                lines.Add(line);
+                if (onLine is not null)
+                {
+                    await onLine(line);
+                }
+            }
+        });
         var errors = process.StandardError.ReadToEndAsync();
         using var patience = new CancellationTokenSource(Waiting.Patience);
         try
@@ -98,12 +152,13 @@ public sealed class NodeClientTests(OidcFixture fixture)
             }
         }
 
+        await output;
         if (process.ExitCode != 0)
         {
-            throw new NodeFailedException(await errors + await output);
+            throw new NodeFailedException(await errors + string.Join('\n', lines));
         }
 
-        return [.. (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+        return lines;
     }
 
     private static string NodeFolder()

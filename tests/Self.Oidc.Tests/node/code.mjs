@@ -1,6 +1,7 @@
 // Authorization code flow with PKCE, with openid-client 6 as a public client. The "browser" is fetch with a cookie
-// jar: it follows the provider's redirects and types the Self ID into the provider's login page, then the user
-// approves on their device (the test's device accepts).
+// jar: it follows the provider's redirects and types the Self ID into the provider's login page (Self.AspNetCore's),
+// prints the number the page shows ({"event":"number"}: the test's device types it), follows the page's status as its
+// script does, then goes on to the callback and back to the client.
 // Usage: node code.mjs <issuer> <client_id> <redirect_uri> <self_id>
 import * as client from 'openid-client';
 
@@ -49,19 +50,34 @@ try {
       continue;
     }
     const html = await response.text();
-    const form = html.match(/<form method="post" action="([^"]+)">[\s\S]*?type="hidden" name="([^"]+)" value="([^"]+)"/);
+    const decode = (s) => s.replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#x2B;', '+').replaceAll('&#x2F;', '/').replaceAll('&#x3D;', '=');
+    const form = html.match(/<form method="post" action="([^"]+)"[^>]*>\s*<input type="hidden" name="state" value="([^"]+)">\s*<input type="hidden" name="([^"]+)" value="([^"]+)">\s*<label for="selfId">/);
     if (form) {
-      // The login page: type the Self ID.
-      const decode = (s) => s.replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#x2B;', '+').replaceAll('&#x2F;', '/').replaceAll('&#x3D;', '=');
-      const body = new URLSearchParams({ [decode(form[2])]: decode(form[3]), selfid: selfId });
+      // The login page: type the Self ID and send it to the device.
+      const body = new URLSearchParams({ state: decode(form[2]), [decode(form[3])]: decode(form[4]), selfId, mode: 'push' });
       const posted = await browse(new URL(decode(form[1]), url), { method: 'POST', body });
       if (posted.status < 300 || posted.status >= 400) throw new Error('login refused: ' + (await posted.text()));
       url = new URL(posted.headers.get('location'), url).href;
       print({ event: 'login_submitted' });
       continue;
     }
-    const refresh = html.match(/http-equiv="refresh" content="0;url=([^"]+)"/);
-    if (refresh) { url = new URL(refresh[1].replaceAll('&amp;', '&'), url).href; continue; }
+    const live = html.match(/data-self-status="([^"]+)"/);
+    const number = html.match(/id="number"[^>]*>([0-9]+)</);
+    if (live) {
+      // The waiting page: show the number, then follow the status (JSON polling, as the page's script falls back to).
+      if (number) print({ event: 'number', number: number[1] });
+      const status = new URL(decode(live[1]), url);
+      let view;
+      for (let round = 0; round < 120; round++) {
+        view = await (await browse(status, { headers: { accept: 'application/json' } })).json();
+        if (view.terminal) break;
+        await new Promise((done) => setTimeout(done, 500));
+      }
+      print({ event: 'status', status: view.status });
+      if (!view.next) throw new Error('the login page ended with ' + view.status);
+      url = new URL(view.next, url).href;
+      continue;
+    }
     throw new Error('unexpected page: ' + html.slice(0, 300));
   }
   if (!callback) throw new Error('never redirected back to the client');

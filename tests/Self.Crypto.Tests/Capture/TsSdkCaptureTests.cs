@@ -5,7 +5,7 @@ using Self.Crypto.Keys;
 using Self.Crypto.Olm;
 using Self.Protocol.Encoding;
 using Self.Protocol.Identifiers;
-using Self.Tests;
+using Self.Testing;
 
 namespace Self.Crypto.Tests.Capture;
 

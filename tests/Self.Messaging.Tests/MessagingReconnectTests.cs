@@ -82,8 +82,8 @@ public sealed class MessagingReconnectTests : IAsyncLifetime
         var user = await _network.RegisterUserAsync();
         var app = await _network.CreateAppAsync();
         await _network.PermitAsync(user, app.Id);
-        await using var userEndpoint = new SelfEndpoint(_network.EndpointOptions(user, TempFolder.Create("user")));
-        await using var appEndpoint = new SelfEndpoint(_network.EndpointOptions(app, TempFolder.Create("app")));
+        await using var userEndpoint = new SelfEndpoint(_network.EndpointOptions(user, TempDirectory.Create("user")));
+        await using var appEndpoint = new SelfEndpoint(_network.EndpointOptions(app, TempDirectory.Create("app")));
         var texts = new ConcurrentQueue<string>();
         var arrivals = new SemaphoreSlim(0);
         userEndpoint.Subscribe((message, _) =>
@@ -143,7 +143,7 @@ public sealed class MessagingReconnectTests : IAsyncLifetime
 
     private MessagingConnectionOptions Options(TestIdentity identity) => new()
     {
-        MessagingUri = _network.MessagingUri,
+        MessagingUri = _network.MessagingUrl,
         IdentityId = identity.Id,
         DeviceId = identity.DeviceId,
         SigningKey = identity.DeviceKey,

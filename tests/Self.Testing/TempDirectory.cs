@@ -3,7 +3,7 @@ namespace Self.Testing;
 /// <summary>
 /// A fresh folder under one root per test run (<c>$TMPDIR/self-tests/&lt;run&gt;</c>), deleted on dispose; whatever is
 /// left under the run's root (folders made with <see cref="Create"/>, or held open at dispose) is deleted when the test
-/// process exits.
+/// process exits, or by the next run if the process was killed.
 /// </summary>
 public sealed class TempDirectory : IDisposable
 {
@@ -37,10 +37,48 @@ public sealed class TempDirectory : IDisposable
 
     private static string CreateRunRoot()
     {
-        var root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "self-tests", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var runs = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "self-tests");
+        SweepEndedRuns(runs);
+        var root = System.IO.Path.Combine(runs, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(root);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
         return root;
+    }
+
+    /// <summary>Deletes the roots of runs whose process is gone (a test host killed before it could clean up).</summary>
+    private static void SweepEndedRuns(string runs)
+    {
+        if (!Directory.Exists(runs))
+        {
+            return;
+        }
+
+        foreach (var run in Directory.EnumerateDirectories(runs))
+        {
+            var name = System.IO.Path.GetFileName(run);
+            var dash = name.IndexOf('-', StringComparison.Ordinal);
+            if (dash > 0 && int.TryParse(name.AsSpan(0, dash), System.Globalization.CultureInfo.InvariantCulture, out var pid) && !IsRunning(pid))
+            {
+                TryDelete(run);
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static void TryDelete(string path)

@@ -12,17 +12,16 @@ namespace Self.Authenticator.Tests;
 /// </summary>
 public sealed class AuthenticatorFixture : IAsyncLifetime
 {
-    public const string AdminToken = "authenticator-tests-admin-token-0123456789";
+    public const string AdminToken = NetworkFixture.AdminToken;
     public const string Passphrase = "correct horse battery staple";
 
-    private static readonly HttpClient Http = new();
-    private readonly List<string> _folders = [];
+    private readonly NetworkFixture _network = new();
+    private readonly List<TempDirectory> _folders = [];
     private IPlaywright? _playwright;
-    private SelfNetworkServer? _network;
     private AuthenticatorServer? _authenticator;
     private IBrowser? _browser;
 
-    public SelfNetworkServer Network => _network ?? throw new InvalidOperationException("not started");
+    public SelfNetworkServer Network => _network.Server;
 
     public AuthenticatorServer Authenticator => _authenticator ?? throw new InvalidOperationException("not started");
 
@@ -48,12 +47,7 @@ public sealed class AuthenticatorFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _network = await SelfNetworkServer.StartAsync(new SelfNetworkOptions
-        {
-            Urls = "http://127.0.0.1:0",
-            DataDirectory = NewFolder("network"),
-            AdminToken = AdminToken,
-        });
+        await _network.InitializeAsync();
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -81,29 +75,24 @@ public sealed class AuthenticatorFixture : IAsyncLifetime
         }
 
         _playwright?.Dispose();
-        if (_network is not null)
-        {
-            await _network.DisposeAsync();
-        }
-
+        await _network.DisposeAsync();
         foreach (var folder in _folders)
         {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (IOException)
-            {
-                // Temp folders; the OS cleans them in the end.
-            }
+            folder.Dispose();
         }
     }
 
-    public string NewFolder(string name)
+    /// <summary>A fresh folder, deleted when the fixture is.</summary>
+    public string NewFolder(string name) => NewTempDirectory(name).Path;
+
+    private TempDirectory NewTempDirectory(string name)
     {
-        var folder = Path.Combine(Path.GetTempPath(), $"self-auth-{name}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(folder);
-        _folders.Add(folder);
+        var folder = new TempDirectory("self-auth-" + name);
+        lock (_folders)
+        {
+            _folders.Add(folder);
+        }
+
         return folder;
     }
 
@@ -152,17 +141,8 @@ public sealed class AuthenticatorFixture : IAsyncLifetime
 
     public async Task<(CreatedApp App, SelfClient Client)> StartAppAsync(string name)
     {
-        var app = await SelfApps.CreateAsync(Network.BaseAddress, AdminToken, name, httpClient: Http);
-        var client = new SelfClient(new SelfClientOptions
-        {
-            AppId = app.AppId,
-            AppSecret = app.Secret,
-            StorageKey = "storage-key-" + app.AppId,
-            StorageDirectory = NewFolder("app"),
-            ApiUrl = Network.BaseAddress,
-            MessagingUrl = Network.MessagingUri,
-            MaxRetries = 1,
-        });
+        var app = await _network.CreateAppAsync(name);
+        var client = new SelfClient(_network.ClientOptions(app, NewTempDirectory("app")));
         await client.StartAsync();
         return (app, client);
     }

@@ -14,7 +14,7 @@ public sealed class ClientStoreTests
     [Fact]
     public async Task OpenAsync_WrongStorageKey_ThrowsStorageKeyExceptionAndKeepsData()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using (var store = await ClientStore.OpenAsync(folder, Owner, "right-key"))
         {
             await store.SaveAccountAsync("account bytes"u8);
@@ -32,7 +32,7 @@ public sealed class ClientStoreTests
     [Fact]
     public async Task Secrets_AreStoredOnlyEncrypted()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         var secret = Encoding.UTF8.GetBytes("very-secret-olm-state-" + Guid.NewGuid());
         string path;
         await using (var store = await ClientStore.OpenAsync(folder, Owner, "k"))
@@ -64,7 +64,7 @@ public sealed class ClientStoreTests
     [Fact]
     public async Task SessionBlob_MovedToAnotherRow_IsRefused()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         string path;
         await using (var store = await ClientStore.OpenAsync(folder, Owner, "k"))
         {
@@ -90,7 +90,7 @@ public sealed class ClientStoreTests
     [Fact]
     public async Task Batch_CommitsOffsetSessionsAndJtiTogether_AndSurvivesReopen()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         var expires = TimeProvider.System.GetUtcNow().AddDays(1);
         await using (var store = await ClientStore.OpenAsync(folder, Owner, "k"))
         {
@@ -116,7 +116,7 @@ public sealed class ClientStoreTests
     [Fact]
     public async Task Batch_FailingStatement_CommitsNothing()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using var store = await ClientStore.OpenAsync(folder, Owner, "k");
         await store.CommitAsync(store.CreateBatch().SetProcessedOffset(9));
 
@@ -137,7 +137,7 @@ public sealed class ClientStoreTests
     [Fact]
     public async Task OpenRequests_SaveReadRemove()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using var store = await ClientStore.OpenAsync(folder, Owner, "k");
         var expires = DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds() + 300);
 
@@ -155,7 +155,7 @@ public sealed class ClientStoreTests
     [Fact]
     public async Task KeyValue_RoundTripsAndRemoves()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using var store = await ClientStore.OpenAsync(folder, Owner, "k");
 
         await store.SetStringAsync("recovery-key", "kid:seed");
@@ -170,7 +170,7 @@ public sealed class ClientStoreTests
     public async Task PruneExpiredAsync_RemovesOnlyExpiredJtis()
     {
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using var store = await ClientStore.OpenAsync(folder, Owner, "k", time);
         await store.CommitAsync(store.CreateBatch()
             .AddSeenJti("short", time.GetUtcNow().AddMinutes(1))
@@ -186,7 +186,7 @@ public sealed class ClientStoreTests
     [Fact]
     public async Task OpenAsync_TwoAddresses_UseSeparateFiles()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using var first = await ClientStore.OpenAsync(folder, Owner, "k");
         await using var second = await ClientStore.OpenAsync(folder, new Address("84099724068", "2"), "other-key");
 

@@ -15,7 +15,7 @@ public sealed class GroupCommitTests
     [Fact]
     public async Task ConcurrentCommits_ShareTransactions_AndAllAreDurable()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using (var store = await ClientStore.OpenAsync(folder, Owner, "k"))
         {
             using var inFlight = new ManualResetEventSlim();
@@ -54,7 +54,7 @@ public sealed class GroupCommitTests
     [Fact]
     public async Task FailingBatchInAGroup_FailsAlone_OthersLandWhole()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using var store = await ClientStore.OpenAsync(folder, Owner, "k");
         await using (var connection = new SqliteConnection($"Data Source={store.FilePath};Pooling=False"))
         {
@@ -95,7 +95,7 @@ public sealed class GroupCommitTests
     [Fact]
     public async Task CrashBeforeCommit_CallerIsNotToldDone_AndNothingIsWritten()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using (var store = await ClientStore.OpenAsync(folder, Owner, "k"))
         {
             await store.CommitAsync(store.CreateBatch().SetProcessedOffset(3));
@@ -114,7 +114,7 @@ public sealed class GroupCommitTests
     [Fact]
     public async Task SessionSave_WithAnOlderStamp_DoesNotOverwriteANewerOne()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using var store = await ClientStore.OpenAsync(folder, Owner, "k");
         const string peer = "5ab3c4d2e1f0a9b8c7d6e5f4a3b2c1d0:1";
 
@@ -131,7 +131,7 @@ public sealed class GroupCommitTests
     [Fact]
     public async Task QueuedBatches_LandInTheOrderTheyWereQueued()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         await using var store = await ClientStore.OpenAsync(folder, Owner, "k");
         var commits = Enumerable.Range(0, 50)
             .Select(i => store.CommitAsync(store.CreateBatch().SetValue("last", BitConverter.GetBytes(i))))
@@ -143,7 +143,7 @@ public sealed class GroupCommitTests
     [Fact]
     public async Task Dispose_WaitsForQueuedBatches()
     {
-        var folder = TempFolder.Create("store");
+        var folder = TempDirectory.Create("store");
         Task last;
         await using (var store = await ClientStore.OpenAsync(folder, Owner, "k"))
         {
@@ -160,7 +160,7 @@ public sealed class GroupCommitTests
         Assert.Equal(30, await reopened.GetProcessedOffsetAsync());
         await Assert.ThrowsAsync<ObjectDisposedException>(async () =>
         {
-            var closed = await ClientStore.OpenAsync(TempFolder.Create("other"), Owner, "k");
+            var closed = await ClientStore.OpenAsync(TempDirectory.Create("other"), Owner, "k");
             await closed.DisposeAsync();
             await closed.CommitAsync(closed.CreateBatch().SetProcessedOffset(1));
         });

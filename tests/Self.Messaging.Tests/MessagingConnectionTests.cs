@@ -213,7 +213,7 @@ public sealed class MessagingConnectionTests(TestNetwork network) : IClassFixtur
         return new MessagingConnection(
             new MessagingConnectionOptions
             {
-                MessagingUri = network.MessagingUri,
+                MessagingUri = network.MessagingUrl,
                 IdentityId = identity.Id,
                 DeviceId = identity.DeviceId,
                 SigningKey = identity.DeviceKey,

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Self.Messaging.Tests.Infrastructure;
 using Self.Protocol;
 using Self.Protocol.KeyHistory;
@@ -7,10 +8,16 @@ using Self.Protocol.Keys;
 
 namespace Self.Messaging.Tests;
 
-/// <summary>Drops caused by a server restart; each test has its own server so that restarting it disturbs no one.</summary>
+/// <summary>
+/// Drops caused by a server restart; each test has its own server so that restarting it disturbs no one. The clients'
+/// back-off runs on a fake clock: while the server is down a dropped connection waits on it, and once the server is
+/// back the test moves the clock on until the connection has come back (no real back-off delays).
+/// </summary>
 public sealed class MessagingReconnectTests : IAsyncLifetime
 {
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(250);
     private readonly TestNetwork _network = new();
+    private readonly FakeTimeProvider _time = new(TimeProvider.System.GetUtcNow());
 
     public Task InitializeAsync() => _network.InitializeAsync();
 
@@ -64,6 +71,7 @@ public sealed class MessagingReconnectTests : IAsyncLifetime
             var drop = await dropped.Task.WaitAsync(TimeSpan.FromSeconds(30));
             Assert.True(drop.WillReconnect);
             Assert.False(drop.Superseded);
+            await AdvanceUntilAsync(() => reconnected.Task.IsCompleted && sender.State == ConnectionState.Connected, "both connections are back");
             await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
             // The unprocessed message comes again; the processed one does not.
@@ -82,8 +90,8 @@ public sealed class MessagingReconnectTests : IAsyncLifetime
         var user = await _network.RegisterUserAsync();
         var app = await _network.CreateAppAsync();
         await _network.PermitAsync(user, app.Id);
-        await using var userEndpoint = new SelfEndpoint(_network.EndpointOptions(user, TempFolder.Create("user")));
-        await using var appEndpoint = new SelfEndpoint(_network.EndpointOptions(app, TempFolder.Create("app")));
+        await using var userEndpoint = new SelfEndpoint(_network.EndpointOptions(user, TempDirectory.Create("user"), time: _time) with { ReconnectMaxDelay = MaxBackoff });
+        await using var appEndpoint = new SelfEndpoint(_network.EndpointOptions(app, TempDirectory.Create("app"), time: _time) with { ReconnectMaxDelay = MaxBackoff });
         var texts = new ConcurrentQueue<string>();
         var arrivals = new SemaphoreSlim(0);
         userEndpoint.Subscribe((message, _) =>
@@ -98,7 +106,9 @@ public sealed class MessagingReconnectTests : IAsyncLifetime
         await WaitForAsync(arrivals, 1);
 
         await _network.RestartAsync();
-        await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "after"));
+        var send = appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "after"));
+        await AdvanceUntilAsync(() => send.IsCompleted && texts.Count == 2, "the app has sent again and the user has received it");
+        await send;
         await WaitForAsync(arrivals, 1);
 
         Assert.Equal(["before", "after"], texts);
@@ -134,6 +144,7 @@ public sealed class MessagingReconnectTests : IAsyncLifetime
         await secondRest.AppendHistoryAsync(HistoryOperations.RevokeDevice(graph, secondKey, "1", now.AddSeconds(-10)));
         await _network.RestartAsync();
 
+        await AdvanceUntilAsync(() => stopped.Task.IsCompleted, "the connection has stopped");
         var args = await stopped.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.IsType<AuthenticationFailedException>(args.Exception);
         Assert.Equal(ConnectionState.Failed, connection.State);
@@ -143,14 +154,31 @@ public sealed class MessagingReconnectTests : IAsyncLifetime
 
     private MessagingConnectionOptions Options(TestIdentity identity) => new()
     {
-        MessagingUri = _network.MessagingUri,
+        MessagingUri = _network.MessagingUrl,
         IdentityId = identity.Id,
         DeviceId = identity.DeviceId,
         SigningKey = identity.DeviceKey,
         ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
-        ReconnectMaxDelay = TimeSpan.FromMilliseconds(250),
+        ReconnectMaxDelay = MaxBackoff,
         ConnectWaitTimeout = TimeSpan.FromSeconds(30),
+        TimeProvider = _time,
     };
+
+    /// <summary>Moves the fake clock on by the longest back-off until <paramref name="done"/> (the server is up again,
+    /// so the first attempt after each step can succeed).</summary>
+    private Task AdvanceUntilAsync(Func<bool> done, string message) =>
+        Polling.WaitUntilAsync(
+            () =>
+            {
+                if (done())
+                {
+                    return true;
+                }
+
+                _time.Advance(MaxBackoff);
+                return false;
+            },
+            message);
 
     private static async Task WaitForAsync(SemaphoreSlim arrivals, int count)
     {

@@ -12,8 +12,8 @@ public sealed class PipelineDurabilityTests(TestNetwork network) : IClassFixture
     public async Task Send_CommitFails_NothingLeaves_NextSendArrivesFirst()
     {
         var (app, user) = await ConnectedPairAsync();
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
-        await using var userPeer = await TestPeer.StartAsync(network, user, TempFolder.Create("user"));
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"));
 
         appPeer.Store.BeforeCommit = () => throw new IOException("crash before COMMIT");
         var error = await Assert.ThrowsAsync<IOException>(() => appPeer.Messenger.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "never persisted")));
@@ -29,8 +29,8 @@ public sealed class PipelineDurabilityTests(TestNetwork network) : IClassFixture
     public async Task Receive_CommitFails_NotDeliveredNorAcknowledged_DeliveredAfterRestart()
     {
         var (app, user) = await ConnectedPairAsync();
-        var userFolder = TempFolder.Create("user");
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
+        var userFolder = TempDirectory.Create("user");
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
         long offsetBefore;
         await using (var userPeer = await TestPeer.StartAsync(network, user, userFolder))
         {
@@ -68,8 +68,8 @@ public sealed class PipelineDurabilityTests(TestNetwork network) : IClassFixture
     public async Task Receive_ManyFramesInFlight_DeliveredInInboxOrder_OffsetOnlyAfterDurable()
     {
         var (app, user) = await ConnectedPairAsync();
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
-        var userFolder = TempFolder.Create("user");
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
+        var userFolder = TempDirectory.Create("user");
         await using var userPeer = await TestPeer.StartAsync(network, user, userFolder);
 
         // Concurrent sends: the sender groups their commits; the receiver pipelines their frames.

@@ -14,8 +14,8 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task TwoPeers_ExchangeSignedEncryptedMessagesBothWays_PreKeyFirstThenNormal()
     {
         var (app, user) = await ConnectedPairAsync();
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
-        await using var userPeer = await TestPeer.StartAsync(network, user, TempFolder.Create("user"));
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"));
 
         var request = TestNetwork.Message(app, user.Id, "request");
         await appPeer.Messenger.SendAsync(user.Id, request, priority: 1);
@@ -49,9 +49,9 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
         await userRest.AppendHistoryAsync(HistoryOperations.AddDevice(graph, user.DeviceKey, secondKey, "2", TimeProvider.System.GetUtcNow()));
         await userRest.RegisterDeviceAsync("2", "test");
         var secondDevice = user with { DeviceId = "2", DeviceKey = secondKey };
-        await using var phone = await TestPeer.StartAsync(network, user, TempFolder.Create("user-1"));
-        await using var tablet = await TestPeer.StartAsync(network, secondDevice, TempFolder.Create("user-2"));
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
+        await using var phone = await TestPeer.StartAsync(network, user, TempDirectory.Create("user-1"));
+        await using var tablet = await TestPeer.StartAsync(network, secondDevice, TempDirectory.Create("user-2"));
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
 
         var message = TestNetwork.Message(app, user.Id, "to every device");
         await appPeer.Messenger.SendAsync(user.Id, message);
@@ -75,8 +75,8 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
         var app = await network.CreateAppAsync();
         var user = await network.RegisterUserAsync(created: now.AddSeconds(-60));
         await network.PermitAsync(user, app.Id);
-        var userFolder = TempFolder.Create("user");
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
+        var userFolder = TempDirectory.Create("user");
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
         await using (var userPeer = await TestPeer.StartAsync(network, user, userFolder))
         {
             await appPeer.Messenger.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "hello"));
@@ -104,11 +104,11 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     {
         var app = await network.CreateAppAsync();
         var user = await network.RegisterUserAsync();
-        await using (await TestPeer.StartAsync(network, user, TempFolder.Create("user")))
+        await using (await TestPeer.StartAsync(network, user, TempDirectory.Create("user")))
         {
         }
 
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
 
         var error = await Assert.ThrowsAsync<MessageRefusedException>(
             () => appPeer.Messenger.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "hello")));
@@ -123,7 +123,7 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task SendAsync_UnknownRecipient_ThrowsNotFound()
     {
         var app = await network.CreateAppAsync();
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
 
         var error = await Assert.ThrowsAsync<SelfApiException>(
             () => appPeer.Messenger.SendAsync("99999999999", TestNetwork.Message(app, "99999999999", "hello")));
@@ -135,13 +135,13 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task Endpoint_RecipientOfflineWhenSent_GetsMessageWhenItStartsAgain()
     {
         var (app, user) = await ConnectedPairAsync();
-        var userFolder = TempFolder.Create("user");
+        var userFolder = TempDirectory.Create("user");
         await using (var first = new SelfEndpoint(network.EndpointOptions(user, userFolder)))
         {
             await first.StartAsync();
         }
 
-        await using var appEndpoint = new SelfEndpoint(network.EndpointOptions(app, TempFolder.Create("app")));
+        await using var appEndpoint = new SelfEndpoint(network.EndpointOptions(app, TempDirectory.Create("app")));
         await appEndpoint.StartAsync();
         await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "while you were away"));
 
@@ -163,9 +163,9 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task Endpoint_ReadMessagesAsync_StreamsMessagesInOrder()
     {
         var (app, user) = await ConnectedPairAsync();
-        await using var userEndpoint = new SelfEndpoint(network.EndpointOptions(user, TempFolder.Create("user")));
+        await using var userEndpoint = new SelfEndpoint(network.EndpointOptions(user, TempDirectory.Create("user")));
         await userEndpoint.StartAsync();
-        await using var appEndpoint = new SelfEndpoint(network.EndpointOptions(app, TempFolder.Create("app")));
+        await using var appEndpoint = new SelfEndpoint(network.EndpointOptions(app, TempDirectory.Create("app")));
         await appEndpoint.StartAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var reading = Task.Run(async () =>
@@ -195,16 +195,13 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task Endpoint_MessagesBeforeAnySubscriber_GoToTheFirstSubscriberInOrder()
     {
         var (app, user) = await ConnectedPairAsync();
-        await using var userEndpoint = new SelfEndpoint(network.EndpointOptions(user, TempFolder.Create("user")));
+        await using var userEndpoint = new SelfEndpoint(network.EndpointOptions(user, TempDirectory.Create("user")));
         await userEndpoint.StartAsync();
-        await using var appEndpoint = new SelfEndpoint(network.EndpointOptions(app, TempFolder.Create("app")));
+        await using var appEndpoint = new SelfEndpoint(network.EndpointOptions(app, TempDirectory.Create("app")));
         await appEndpoint.StartAsync();
         await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "early 1"));
         await appEndpoint.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "early 2"));
-        for (var i = 0; i < 3000 && await userEndpoint.Store.GetProcessedOffsetAsync() < 2; i++)
-        {
-            await Task.Delay(10);
-        }
+        await Polling.WaitUntilAsync(async () => await userEndpoint.Store.GetProcessedOffsetAsync() >= 2, "the user has processed both early messages");
 
         var texts = System.Threading.Channels.Channel.CreateUnbounded<string>();
         using var subscription = userEndpoint.Subscribe((message, _) =>
@@ -224,8 +221,8 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task Restart_SameStorage_KeepsSessionsAndOffsetAndDoesNotRedeliver()
     {
         var (app, user) = await ConnectedPairAsync();
-        var appFolder = TempFolder.Create("app");
-        var userFolder = TempFolder.Create("user");
+        var appFolder = TempDirectory.Create("app");
+        var userFolder = TempDirectory.Create("user");
         long offsetBefore;
         await using (var appPeer = await TestPeer.StartAsync(network, app, appFolder))
         await using (var userPeer = await TestPeer.StartAsync(network, user, userFolder))
@@ -255,7 +252,7 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task Endpoint_WrongStorageKey_FailsClearlyAndLeavesStoreUsable()
     {
         var user = await network.RegisterUserAsync();
-        var folder = TempFolder.Create("user");
+        var folder = TempDirectory.Create("user");
         await using (var first = new SelfEndpoint(network.EndpointOptions(user, folder, "the-right-key")))
         {
             await first.StartAsync();
@@ -276,7 +273,7 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task Receive_AlteredOrForgedMessages_AreDroppedAndOnlyTheValidOneIsDelivered()
     {
         var (sender, user) = await ConnectedPairAsync();
-        await using var userPeer = await TestPeer.StartAsync(network, user, TempFolder.Create("user"));
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"));
         await using var raw = await RawSender.StartAsync(network, sender);
         var session = await raw.NewSessionAsync(user);
 
@@ -300,8 +297,8 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task Receive_SameJtiTwice_IsDeliveredOnce()
     {
         var (app, user) = await ConnectedPairAsync();
-        await using var appPeer = await TestPeer.StartAsync(network, app, TempFolder.Create("app"));
-        await using var userPeer = await TestPeer.StartAsync(network, user, TempFolder.Create("user"));
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"));
         var message = TestNetwork.Message(app, user.Id, "once");
 
         await appPeer.Messenger.SendAsync(user.Id, message);
@@ -319,7 +316,7 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
         var user = await network.RegisterUserAsync();
         var app = await network.CreateAppAsync();
         await network.PermitAsync(user, app.Id);
-        await using var userPeer = await TestPeer.StartAsync(network, user, TempFolder.Create("user"));
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"));
 
         Assert.Equal(OlmAccount.OneTimeKeyBatchSize, userPeer.Messenger.UnusedOneTimeKeyCount);
         var appRest = network.RestFor(app);
@@ -336,7 +333,7 @@ public sealed class SecureMessagingTests(TestNetwork network) : IClassFixture<Te
     public async Task OneTimeKeys_FewerThanTenLeft_HundredMoreArePublished()
     {
         var (sender, user) = await ConnectedPairAsync();
-        await using var userPeer = await TestPeer.StartAsync(network, user, TempFolder.Create("user"));
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"));
         await using var raw = await RawSender.StartAsync(network, sender);
 
         // Each message starts a new session, which uses up one of the user's 100 one-time keys.

@@ -68,20 +68,24 @@ public sealed partial class Visitor(HttpClient http) : IDisposable
     public async Task<(string Status, string? Next)> WaitForOutcomeAsync(string waitingUrl)
     {
         var statusUrl = waitingUrl.Replace("/signin-self?", "/signin-self/status?", StringComparison.Ordinal);
-        using var stop = new CancellationTokenSource(Patience);
-        while (true)
-        {
-            using var response = await Http.GetAsync(statusUrl, stop.Token);
-            response.EnsureSuccessStatusCode();
-            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(stop.Token));
-            var status = json.RootElement.GetProperty("status").GetString()!;
-            if (json.RootElement.GetProperty("terminal").GetBoolean())
+        (string Status, string? Next) outcome = default;
+        await Polling.WaitUntilAsync(
+            async () =>
             {
-                return (status, json.RootElement.TryGetProperty("next", out var next) ? next.GetString() : null);
-            }
+                using var response = await Http.GetAsync(statusUrl);
+                response.EnsureSuccessStatusCode();
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                if (!json.RootElement.GetProperty("terminal").GetBoolean())
+                {
+                    return false;
+                }
 
-            await Task.Delay(50, stop.Token);
-        }
+                outcome = (json.RootElement.GetProperty("status").GetString()!, json.RootElement.TryGetProperty("next", out var next) ? next.GetString() : null);
+                return true;
+            },
+            Patience,
+            $"the sign-in at {statusUrl} has ended");
+        return outcome;
     }
 
     /// <summary>The value of the hidden or text field <paramref name="name"/> on the current page.</summary>

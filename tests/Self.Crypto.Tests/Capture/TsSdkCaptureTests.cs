@@ -5,8 +5,8 @@ using Self.Crypto.Keys;
 using Self.Crypto.Olm;
 using Self.Protocol.Encoding;
 using Self.Protocol.Identifiers;
-using Self.Tests;
 using Self.Protocol.Keys;
+using Self.Testing;
 
 namespace Self.Crypto.Tests.Capture;
 

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Self.Cli;
 using Self.Cli.Home;
-using Self.EndToEnd.Tests.Infrastructure;
+using Self.Testing;
 using Spectre.Console;
 
 namespace Self.EndToEnd.Tests.Cli;
@@ -105,9 +105,11 @@ public sealed class RunningCommand(Task<CliResult> completion, CapturedWriter ou
     /// <summary>Waits until stdout holds <paramref name="lines"/> lines; fails if the command ends first or it takes far too long.</summary>
     public async Task<string[]> WaitForOutputLinesAsync(int lines)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(Polling.Patience);
         while (true)
         {
+            // The next write is awaited from before the text is read, so a write in between is never missed.
+            var written = output.WaitForWriteAsync(timeout.Token);
             var text = output.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             if (text.Length >= lines)
             {
@@ -119,7 +121,31 @@ public sealed class RunningCommand(Task<CliResult> completion, CapturedWriter ou
                 throw new InvalidOperationException($"The command ended before printing {lines} line(s): {await Completion}");
             }
 
-            await Task.WhenAny(output.WaitForWriteAsync(timeout.Token), Completion);
+            await Task.WhenAny(written, Completion);
+            timeout.Token.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Waits until the terminal shows <paramref name="text"/> and returns all it shows; fails if the command
+    /// ends first or it takes far too long.</summary>
+    public async Task<string> WaitForConsoleAsync(string text)
+    {
+        using var timeout = new CancellationTokenSource(Polling.Patience);
+        while (true)
+        {
+            var written = console.WaitForWriteAsync(timeout.Token);
+            var shown = console.Text;
+            if (shown.Contains(text, StringComparison.Ordinal))
+            {
+                return shown;
+            }
+
+            if (Completion.IsCompleted)
+            {
+                throw new InvalidOperationException($"The command ended before showing '{text}': {await Completion}");
+            }
+
+            await Task.WhenAny(written, Completion);
             timeout.Token.ThrowIfCancellationRequested();
         }
     }

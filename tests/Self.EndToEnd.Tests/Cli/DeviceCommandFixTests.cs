@@ -22,7 +22,7 @@ public sealed class DeviceCommandFixTests(NetworkFixture network) : IDisposable
         var selfId = await _cli.CreateUserAsync(network);
         await _cli.ConnectAsync(selfId, shop);
         var listen = _cli.Start(CancellationToken.None, "user", "listen", "--user", selfId, "--accept", "--count", "1");
-        await WaitForConsoleAsync(listen, "Listening for requests");
+        await listen.WaitForConsoleAsync("Listening for requests");
 
         // A second app, connected while the listener runs: before the fix this took the listener's connection over.
         var bank = await _cli.CreateAppAsync(network, "Bank");
@@ -41,7 +41,7 @@ public sealed class DeviceCommandFixTests(NetworkFixture network) : IDisposable
     {
         var selfId = await _cli.CreateUserAsync(network);
         var first = _cli.Start(CancellationToken.None, "user", "listen", "--user", selfId, "--accept");
-        await WaitForConsoleAsync(first, "Listening for requests");
+        await first.WaitForConsoleAsync("Listening for requests");
 
         using var stop = new CancellationTokenSource();
         var second = _cli.Start(stop.Token, "user", "listen", "--user", selfId, "--accept");
@@ -51,7 +51,7 @@ public sealed class DeviceCommandFixTests(NetworkFixture network) : IDisposable
         Assert.Contains("took over its connection", result.Error, StringComparison.Ordinal);
 
         // Ctrl-C while it still opens the device would be "Cancelled." (exit 1): stop it once it listens.
-        await WaitForConsoleAsync(second, "Listening for requests");
+        await second.WaitForConsoleAsync("Listening for requests");
         await stop.CancelAsync();
         Assert.Equal(0, (await second.Completion.WaitAsync(Patience)).ExitCode);
     }
@@ -120,7 +120,7 @@ public sealed class DeviceCommandFixTests(NetworkFixture network) : IDisposable
         await _cli.ConnectAsync(selfId, appId);
         using var stop = new CancellationTokenSource();
         var listen = _cli.Start(stop.Token, "user", "listen", "--user", selfId, "--accept");
-        await WaitForConsoleAsync(listen, "Listening for requests");
+        await listen.WaitForConsoleAsync("Listening for requests");
 
         var result = await _cli.RunAsync("auth", "request", selfId, "--app", appId, "--number-matching", "--expiry", "5s", "--json");
 
@@ -204,20 +204,6 @@ public sealed class DeviceCommandFixTests(NetworkFixture network) : IDisposable
         Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains($"Port {port} is already in use", result.Error, StringComparison.Ordinal);
         Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-    }
-
-    private static async Task WaitForConsoleAsync(RunningCommand command, string text)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!command.ConsoleText.Contains(text, StringComparison.Ordinal))
-        {
-            if (command.Completion.IsCompleted)
-            {
-                Assert.Fail($"The command ended before showing '{text}': {await command.Completion}");
-            }
-
-            await Task.Delay(20, timeout.Token);
-        }
     }
 
     /// <inheritdoc />

@@ -46,7 +46,7 @@ public sealed class NetworkServeTests : IDisposable
     {
         using var stop = new CancellationTokenSource();
         var serve = _cli.Start(stop.Token, "network", "serve", "--urls", "http://127.0.0.1:0", "--data", "given", "--admin-token", NetworkFixture.AdminToken);
-        var lines = await WaitForConsoleAsync(serve, "Press Ctrl-C to stop.");
+        var lines = await serve.WaitForConsoleAsync("Press Ctrl-C to stop.");
         await stop.CancelAsync();
 
         var result = await serve.Completion;
@@ -101,22 +101,6 @@ public sealed class NetworkServeTests : IDisposable
         Assert.Contains("SELF_POSTGRES", result.Output, StringComparison.Ordinal);
         Assert.Contains("--nats", result.Output, StringComparison.Ordinal);
         Assert.Contains("SELF_NATS_URL", result.Output, StringComparison.Ordinal);
-    }
-
-    private static async Task<string> WaitForConsoleAsync(RunningCommand command, string text)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!command.ConsoleText.Contains(text, StringComparison.Ordinal))
-        {
-            if (command.Completion.IsCompleted)
-            {
-                throw new InvalidOperationException($"The command ended first: {await command.Completion}");
-            }
-
-            await Task.Delay(20, timeout.Token);
-        }
-
-        return command.ConsoleText;
     }
 
     public void Dispose() => _cli.Dispose();

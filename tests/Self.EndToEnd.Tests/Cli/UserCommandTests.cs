@@ -87,13 +87,7 @@ public sealed class UserCommandTests(NetworkFixture network) : IDisposable
         var selfId = await _cli.CreateUserAsync(network);
         using var stop = new CancellationTokenSource();
         var listen = _cli.Start(stop.Token, "user", "listen", "--accept");
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
-        {
-            while (!listen.ConsoleText.Contains($"Listening for requests to {selfId}", StringComparison.Ordinal) && !listen.Completion.IsCompleted)
-            {
-                await Task.Delay(20, timeout.Token);
-            }
-        }
+        await listen.WaitForConsoleAsync($"Listening for requests to {selfId}");
 
         await stop.CancelAsync();
 

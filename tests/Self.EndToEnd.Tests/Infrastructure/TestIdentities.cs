@@ -18,21 +18,11 @@ public static class TestIdentities
     private static readonly HttpClient Http = new();
 
     /// <summary>Registers an app with the fixture's admin token.</summary>
-    public static Task<CreatedApp> CreateAppAsync(NetworkFixture network, string name = "Test App") =>
-        SelfApps.CreateAsync(network.ApiUrl, NetworkFixture.AdminToken, name, httpClient: Http);
+    public static Task<CreatedApp> CreateAppAsync(NetworkFixture network, string name = "Test App") => network.CreateAppAsync(name);
 
     /// <summary>Options for a client of <paramref name="app"/> with its own fresh store.</summary>
-    public static SelfClientOptions ClientOptions(NetworkFixture network, CreatedApp app, TempDirectory storage, TimeProvider? time = null) => new()
-    {
-        AppId = app.AppId,
-        AppSecret = app.Secret,
-        StorageKey = "storage-key-" + app.AppId,
-        StorageDirectory = storage.Sub("app-" + app.AppId),
-        ApiUrl = network.ApiUrl,
-        MessagingUrl = network.MessagingUrl,
-        TimeProvider = time ?? TimeProvider.System,
-        MaxRetries = 1,
-    };
+    public static SelfClientOptions ClientOptions(NetworkFixture network, CreatedApp app, TempDirectory storage, TimeProvider? time = null) =>
+        network.ClientOptions(app, storage, time);
 
     /// <summary>Creates an app and starts a client for it.</summary>
     public static async Task<(CreatedApp App, SelfClient Client)> StartClientAsync(

@@ -69,7 +69,7 @@ public sealed class AppInstanceTests(NetworkFixture network) : IDisposable
         Assert.Equal(AuthenticationStatus.Accepted, fromB.Status);
         Assert.Equal(device.SelfId, fromB.SelfId);
         Assert.Equal(fromA, fromB);
-        await WaitUntilAsync(() => { lock (seenOnC) { return seenOnC.Count > 0; } });
+        await Polling.WaitUntilAsync(() => { lock (seenOnC) { return seenOnC.Count > 0; } }, "C has reported the first outcome");
         // Asking again after the answer gives the outcome at once, on every instance.
         Assert.Equal(fromA, await b.Authentication.WaitForResponseAsync(cid).WaitAsync(Patience));
         Assert.Equal(fromA, await c.Authentication.WaitForResponseAsync(cid).WaitAsync(Patience));
@@ -78,7 +78,7 @@ public sealed class AppInstanceTests(NetworkFixture network) : IDisposable
         var second = a.Authentication.RequestAsync(device.SelfId);
         await (await device.NextRequestAsync()).AcceptAsync();
         var secondCid = (await second.WaitAsync(Patience)).ConversationId;
-        await WaitUntilAsync(() => { lock (seenOnC) { return seenOnC.Any(r => r.ConversationId == secondCid); } });
+        await Polling.WaitUntilAsync(() => { lock (seenOnC) { return seenOnC.Any(r => r.ConversationId == secondCid); } }, "C has reported the second outcome");
         lock (seenOnC)
         {
             Assert.Single(seenOnC, r => r.ConversationId == cid);
@@ -208,15 +208,6 @@ public sealed class AppInstanceTests(NetworkFixture network) : IDisposable
         await Assert.ThrowsAsync<InvalidSecretKeyException>(() => client.StartAsync());
 
         Assert.Single(await DeviceKit.RestAs(network, app).GetHistoryAsync(app.AppId));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
     }
 
     /// <summary>Started clients of one app, one per device id, each with its own folder (as on its own machine).</summary>

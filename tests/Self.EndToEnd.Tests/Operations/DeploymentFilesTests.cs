@@ -172,28 +172,31 @@ public sealed class DeploymentFilesTests
 
     private static async Task<HttpStatusCode> WaitForAsync(HttpClient http, Uri url, Process process)
     {
-        for (var attempt = 0; attempt < 600; attempt++)
-        {
-            if (process.HasExited)
+        HttpStatusCode status = default;
+        await Polling.WaitUntilAsync(
+            async () =>
             {
-                throw new InvalidOperationException($"the server exited with {process.ExitCode}");
-            }
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException($"the server exited with {process.ExitCode}");
+                }
 
-            try
-            {
-                return (await http.GetAsync(url)).StatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                await Task.Delay(100);
-            }
-            catch (TaskCanceledException)
-            {
-                await Task.Delay(100);
-            }
-        }
-
-        throw new TimeoutException($"{url} did not answer");
+                try
+                {
+                    status = (await http.GetAsync(url)).StatusCode;
+                    return true;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+                catch (TaskCanceledException)
+                {
+                    return false;
+                }
+            },
+            $"{url} answers");
+        return status;
     }
 
     private static int FreePort()

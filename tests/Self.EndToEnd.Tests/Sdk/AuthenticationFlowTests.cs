@@ -40,6 +40,8 @@ public sealed class AuthenticationFlowTests(NetworkFixture network) : IDisposabl
         await device.ConnectAsync(app.AppId);
         var outcome = new TaskCompletionSource<AuthenticationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
         var calls = 0;
+        var published = new List<string>();
+        using var subscription = client.Authentication.Subscribe(r => { lock (published) { published.Add(r.ConversationId); } });
 
         var cid = await client.Authentication.RequestAsync(device.SelfId, r =>
         {
@@ -51,7 +53,10 @@ public sealed class AuthenticationFlowTests(NetworkFixture network) : IDisposabl
         Assert.Equal(AuthenticationStatus.Rejected, response.Status);
         Assert.Equal(cid, response.ConversationId);
         Assert.False(response.Accepted);
-        await Task.Delay(200);
+        // No sleep: a later answer from the same device, heard by the subscribers (who hear an outcome after its
+        // callback), comes after anything more the first answer could have caused.
+        var later = await client.Authentication.RequestAsync(device.SelfId).WaitAsync(Patience);
+        await Polling.WaitUntilAsync(() => { lock (published) { return published.Contains(later.ConversationId); } }, "the later outcome is published");
         Assert.Equal(1, Volatile.Read(ref calls));
     }
 
@@ -113,8 +118,10 @@ public sealed class AuthenticationFlowTests(NetworkFixture network) : IDisposabl
     [Fact]
     public async Task DeviceOffline_WhenRequestSent_AnswersAfterReconnecting()
     {
-        var (app, client) = await TestIdentities.StartClientAsync(network, _storage);
-        await using var _ = client;
+        var app = await TestIdentities.CreateAppAsync(network);
+        var log = new LogRecorder();
+        await using var client = new SelfClient(TestIdentities.ClientOptions(network, app, _storage) with { LoggerFactory = log });
+        await client.StartAsync();
         var folder = _storage.Sub("offline-device");
         string selfId;
         await using (var registered = await SelfDevice.RegisterAsync(TestDevices.Options(network, folder, ConsentPolicies.AlwaysAccept)))
@@ -123,9 +130,13 @@ public sealed class AuthenticationFlowTests(NetworkFixture network) : IDisposabl
             selfId = registered.SelfId;
         }
 
-        // Sent while no device of the user is online: the network keeps it in the device's inbox.
-        var pending = client.Authentication.RequestAsync(selfId);
-        await Task.Delay(300);
+        // Sent while no device of the user is online: the network keeps it in the device's inbox. No sleep: the client
+        // says when the network has stored it (log event 4002), and a second request's acknowledgement on the same
+        // connection comes after any refusal of the first.
+        var cid = "offline-" + Guid.NewGuid();
+        var pending = client.Authentication.RequestAsync(selfId, new AuthenticationRequestOptions { ConversationId = cid });
+        await log.WaitForAsync(4002, "Cid", cid);
+        await client.Authentication.SendAsync(selfId);
         Assert.False(pending.IsCompleted);
 
         await using var device = await SelfDevice.OpenAsync(TestDevices.Options(network, folder, ConsentPolicies.AlwaysAccept));
@@ -171,8 +182,10 @@ public sealed class AuthenticationFlowTests(NetworkFixture network) : IDisposabl
     [Fact]
     public async Task TwoDevicesOfOneUser_FirstAnswerWins()
     {
-        var (app, client) = await TestIdentities.StartClientAsync(network, _storage);
-        await using var _ = client;
+        var app = await TestIdentities.CreateAppAsync(network);
+        var log = new LogRecorder();
+        await using var client = new SelfClient(TestIdentities.ClientOptions(network, app, _storage) with { LoggerFactory = log });
+        await client.StartAsync();
         await using var first = await TestDevices.RegisterAsync(network, _storage, ConsentPolicies.Ask);
         var enrollment = await first.AddDeviceAsync("2");
         await using var second = await SelfDevice.EnrollAsync(
@@ -192,7 +205,8 @@ public sealed class AuthenticationFlowTests(NetworkFixture network) : IDisposabl
         await requestAtSecond.RejectAsync();
         var response = await pending.WaitAsync(Patience);
         await requestAtFirst.AcceptAsync();
-        await Task.Delay(500);
+        // No sleep: the client says when it has dropped the late answer (log event 4003 for this cid).
+        await log.WaitForAsync(4003, "Cid", response.ConversationId);
 
         Assert.Equal(AuthenticationStatus.Rejected, response.Status);
         Assert.Equal("2", response.DeviceId);

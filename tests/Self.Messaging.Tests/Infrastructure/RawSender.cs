@@ -37,7 +37,7 @@ public sealed class RawSender : IAsyncDisposable
         var connection = new MessagingConnection(
             new MessagingConnectionOptions
             {
-                MessagingUri = network.MessagingUri,
+                MessagingUri = network.MessagingUrl,
                 IdentityId = identity.Id,
                 DeviceId = identity.DeviceId,
                 SigningKey = identity.DeviceKey,

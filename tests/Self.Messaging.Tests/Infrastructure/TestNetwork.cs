@@ -7,66 +7,30 @@ using Self.Network;
 
 namespace Self.Messaging.Tests.Infrastructure;
 
-/// <summary>The real server, in-process on 127.0.0.1 with a free port and a temp data folder; one per test class.</summary>
-public sealed partial class TestNetwork : IAsyncLifetime
+/// <summary>
+/// The kit's network fixture (the real server in-process on 127.0.0.1, a free port, a temp data folder; one per test
+/// class) with the messaging layer's own helpers: REST clients of <c>Self.Messaging</c>, raw identities, signed
+/// test messages.
+/// </summary>
+public sealed partial class TestNetwork : NetworkFixture
 {
-    public const string AdminTokenValue = "messaging-tests-admin-token-0123456789";
-
-    private SelfNetworkServer? _server;
-
-    public string DataDirectory { get; } = TempFolder.Create("server");
-
-    public SelfNetworkServer Server => _server ?? throw new InvalidOperationException("not started");
-
-    public Uri BaseAddress => Server.BaseAddress;
-
-    public Uri MessagingUri => Server.MessagingUri;
-
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
-
-    public async Task InitializeAsync() => _server = await StartServerAsync("http://127.0.0.1:0");
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
+    public TestNetwork()
+        : base(new NetworkFixtureOptions
         {
-            await _server.DisposeAsync();
-        }
-
-        Http.Dispose();
-    }
-
-    /// <summary>Stops the server and starts it again on the same port and data folder (for reconnect tests).</summary>
-    public async Task RestartAsync(Func<Task>? whileDown = null)
+            // Tests create many identities and messages quickly; the limits have their own tests in Self.Network.
+            RateLimits = new RateLimitOptions { MessagesPerRecipient = 0, IdentitiesPerClient = 0, FramesPerConnection = 0 },
+        })
     {
-        var port = Server.BaseAddress.Port;
-        await Server.DisposeAsync();
-        _server = null;
-        if (whileDown is not null)
-        {
-            await whileDown();
-        }
-
-        _server = await StartServerAsync($"http://127.0.0.1:{port}");
     }
-
-    private Task<SelfNetworkServer> StartServerAsync(string urls) => SelfNetworkServer.StartAsync(new SelfNetworkOptions
-    {
-        Urls = urls,
-        DataDirectory = DataDirectory,
-        AdminToken = AdminTokenValue,
-        // Tests create many identities and messages quickly; the limits have their own tests in Self.Network.
-        RateLimits = new RateLimitOptions { MessagesPerRecipient = 0, IdentitiesPerClient = 0, FramesPerConnection = 0 },
-    });
 
     /// <summary>A REST client with no identity (registration, app creation).</summary>
     internal SelfRestClient Anonymous(TimeProvider? time = null) =>
-        new(Http, new SelfRestClientOptions { BaseAddress = BaseAddress, TimeProvider = time ?? TimeProvider.System });
+        new(Http, new SelfRestClientOptions { BaseAddress = ApiUrl, TimeProvider = time ?? TimeProvider.System });
 
     internal SelfRestClient RestFor(TestIdentity identity, TimeProvider? time = null) =>
         new(Http, new SelfRestClientOptions
         {
-            BaseAddress = BaseAddress,
+            BaseAddress = ApiUrl,
             IdentityId = identity.Id,
             SigningKey = identity.DeviceKey,
             TimeProvider = time ?? TimeProvider.System,
@@ -88,7 +52,7 @@ public sealed partial class TestNetwork : IAsyncLifetime
         var deviceKey = SigningKey.Generate("1");
         var recoveryKey = SigningKey.Generate();
         var root = HistoryOperations.CreateIdentity(deviceKey, "1", recoveryKey, TimeProvider.System.GetUtcNow().AddSeconds(-1));
-        var id = await Anonymous().CreateAppAsync(AdminTokenValue, name, root);
+        var id = await Anonymous().CreateAppAsync(AdminToken, name, root);
         return new TestIdentity(id, "1", deviceKey, recoveryKey);
     }
 
@@ -146,15 +110,4 @@ public sealed partial class TestNetwork : IAsyncLifetime
 public sealed record TestIdentity(string Id, string DeviceId, SigningKey DeviceKey, SigningKey RecoveryKey)
 {
     public Protocol.Identifiers.Address Address => new(Id, DeviceId);
-}
-
-/// <summary>Fresh folders under the temp folder.</summary>
-public static class TempFolder
-{
-    public static string Create(string purpose)
-    {
-        var path = Path.Combine(Path.GetTempPath(), "self-messaging-tests", purpose + "-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(path);
-        return path;
-    }
 }

@@ -54,7 +54,7 @@ public sealed class TestPeer : IAsyncDisposable
         var connection = new MessagingConnection(
             new MessagingConnectionOptions
             {
-                MessagingUri = network.MessagingUri,
+                MessagingUri = network.MessagingUrl,
                 IdentityId = identity.Id,
                 DeviceId = identity.DeviceId,
                 SigningKey = identity.DeviceKey,

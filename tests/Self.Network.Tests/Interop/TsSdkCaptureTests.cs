@@ -9,7 +9,7 @@ using Self.Protocol.Frames;
 using Self.Protocol.Jws;
 using Self.Protocol.KeyHistory;
 using Self.Protocol.Keys;
-using Self.Tests;
+using Self.Testing;
 
 namespace Self.Network.Tests.Interop;
 

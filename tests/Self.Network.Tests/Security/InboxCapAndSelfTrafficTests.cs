@@ -85,10 +85,8 @@ public sealed class InboxCapAndSelfTrafficTests
         await using (var again = await TestSocket.LoginAsync(server.MessagingUri, user, offset: offset, time: time))
         {
             // The login with the offset drops what the device has processed, just after the ACK.
-            for (var poll = 0; poll < 200 && InboxGauge(server, "self.network.inbox.messages") != 0; poll++)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(25), TimeProvider.System);
-            }
+            await Polling.WaitUntilAsync(
+                () => InboxGauge(server, "self.network.inbox.messages") == 0, "the inbox is empty after the ACK");
 
             await appSocket.SendAsync(RelayTestData.Message(app, user, id: "after-read"));
             Assert.Equal(NotificationFrame.Ack("after-read"), await appSocket.ReceiveNotificationAsync());

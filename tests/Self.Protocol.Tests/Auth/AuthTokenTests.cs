@@ -4,7 +4,7 @@ using Self.Protocol.Auth;
 using Self.Protocol.Encoding;
 using Self.Protocol.Jws;
 using Self.Protocol.Keys;
-using Self.Tests;
+using Self.Testing;
 
 namespace Self.Protocol.Tests.Auth;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Self.Tests;
+using Self.Testing;
 
 namespace Self.Protocol.Tests.Frames;
 

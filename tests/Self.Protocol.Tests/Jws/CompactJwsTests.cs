@@ -1,7 +1,7 @@
 using Self.Protocol.Encoding;
 using Self.Protocol.Jws;
 using Self.Protocol.Keys;
-using Self.Tests;
+using Self.Testing;
 
 namespace Self.Protocol.Tests.Jws;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Self.Protocol.Encoding;
 using Self.Protocol.Jws;
 using Self.Protocol.Keys;
-using Self.Tests;
+using Self.Testing;
 
 namespace Self.Protocol.Tests.Jws;
 

@@ -1,6 +1,6 @@
 using Self.Protocol.Encoding;
 using Self.Protocol.Keys;
-using Self.Tests;
+using Self.Testing;
 
 namespace Self.Protocol.Tests.Keys;
 

@@ -3,7 +3,7 @@ using Self.Protocol.Encoding;
 using Self.Protocol.Jws;
 using Self.Protocol.Keys;
 using Self.Protocol.Messages;
-using Self.Tests;
+using Self.Testing;
 
 namespace Self.Protocol.Tests.Messages;
 

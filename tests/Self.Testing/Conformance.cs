@@ -1,7 +1,7 @@
-namespace Self.Tests;
+namespace Self.Testing;
 
 /// <summary>Finds the shared conformance vectors that sit beside the checkout (../shared/conformance).</summary>
-internal static class Conformance
+public static class Conformance
 {
     private static readonly Lazy<string> Root = new(Locate);
 

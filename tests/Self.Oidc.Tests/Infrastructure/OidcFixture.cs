@@ -166,29 +166,3 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
             owner.Lines.Enqueue((category, formatter(state, exception) + (exception is null ? "" : " " + exception)));
     }
 }
-
-/// <summary>A fresh folder under the system temp folder, deleted on dispose.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    public TempDirectory(string prefix)
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string Sub(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-            // SQLite may still hold a file; the OS cleans temp.
-        }
-    }
-}

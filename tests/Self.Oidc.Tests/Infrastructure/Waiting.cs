@@ -5,7 +5,7 @@ namespace Self.Oidc.Tests.Infrastructure;
 internal static class Waiting
 {
     /// <summary>A safety net for what should happen promptly, not a timing assumption.</summary>
-    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan Patience = Polling.Patience;
 
     public static async Task<IncomingRequest> NextRequestAsync(this SelfDevice device)
     {
@@ -18,18 +18,6 @@ internal static class Waiting
         throw new InvalidOperationException("The device's request stream ended.");
     }
 
-    /// <summary>Polls <paramref name="condition"/> until true (a real network delivers asynchronously).</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        using var stop = new CancellationTokenSource(Patience);
-        while (!await condition())
-        {
-            if (stop.IsCancellationRequested)
-            {
-                throw new TimeoutException("Gave up waiting: " + what);
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>Polls <paramref name="condition"/> until true (a real network delivers asynchronously): the kit's poll.</summary>
+    public static Task UntilAsync(Func<Task<bool>> condition, string what) => Polling.WaitUntilAsync(condition, Patience, what);
 }

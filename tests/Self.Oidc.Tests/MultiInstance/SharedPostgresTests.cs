@@ -5,7 +5,6 @@ using Duende.IdentityModel.Client;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Self.Oidc.Storage;
-using Self.Network.Distributed.Tests.Infrastructure;
 using Self.Oidc.Clients;
 using Self.Oidc.Tests.Ciba;
 using Self.Oidc.Tests.Infrastructure;

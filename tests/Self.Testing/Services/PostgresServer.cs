@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Self.Network.Distributed.Tests.Infrastructure;
+namespace Self.Testing.Services;
 
 /// <summary>
 /// A throw-away PostgreSQL cluster for the tests: initdb into a temp folder, postgres on a free 127.0.0.1 port, removed

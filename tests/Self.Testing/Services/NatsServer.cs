@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Self.Network.Distributed.Tests.Infrastructure;
+namespace Self.Testing.Services;
 
 /// <summary>
 /// A throw-away nats-server with JetStream for the tests, on a free 127.0.0.1 port with its store in a temp folder.

@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Self.Network.Distributed.Tests.Infrastructure;
+namespace Self.Testing.Services;
 
 /// <summary>A server process the tests start and stop themselves, with its output kept for error messages.</summary>
-internal sealed class ChildProcess : IAsyncDisposable
+public sealed class ChildProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -107,7 +107,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 }
 
-internal static class Machine
+public static class Machine
 {
     /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
     public static int FreePort()

@@ -1,12 +1,9 @@
-using System.Globalization;
 using System.Reflection;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Self.Device;
 using Self.Protocol;
-using Self.Protocol.Identifiers;
 
 namespace Self.Authenticator;
 

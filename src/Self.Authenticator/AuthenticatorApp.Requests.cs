@@ -1,9 +1,7 @@
-using System.Globalization;
 using System.Reflection;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Self.Device;
 using Self.Protocol;
 using Self.Protocol.Identifiers;

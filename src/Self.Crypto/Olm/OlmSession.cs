@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Self.Crypto.Internal;
 using Self.Protocol.Encoding;
 
 namespace Self.Crypto.Olm;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Self.Crypto.Olm;
-using Self.Protocol;
 using Self.Protocol.Identifiers;
 
 namespace Self.Messaging;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Self.Crypto.Keys;
 using Self.Protocol.Keys;
 using Self.Crypto.Olm;
 using Self.Protocol.Frames;

@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Self.Protocol.Identifiers;
 

@@ -1,12 +1,9 @@
-using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Self.Network.Diagnostics;
 using Self.Network.Http;
 using Self.Network.Policy;
 using Self.Network.Storage;
 using Self.Protocol.Frames;
-using Self.Protocol.Identifiers;
 
 namespace Self.Network.Relay;
 

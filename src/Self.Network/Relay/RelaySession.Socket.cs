@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
-using Self.Network.Diagnostics;
 using Self.Network.Http;
 using Self.Network.Policy;
 using Self.Network.Storage;

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Self.Network.Diagnostics;

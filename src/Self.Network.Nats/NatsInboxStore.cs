@@ -23,6 +23,8 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     private const int HeaderAllowance = 1024;
     private const int ScanBatch = 512;
 
+    private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromMilliseconds(250);
+
     private readonly SelfNatsConnection _nats;
     private readonly SelfNatsOptions _options;
     private readonly TimeSpan _maxAge;
@@ -61,16 +63,53 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
         await GetStreamAsync(cancellationToken).ConfigureAwait(false);
         var headers = new NatsHeaders { [TimestampHeader] = timestamp.ToString(CultureInfo.InvariantCulture) };
 
-        // The message id lets JetStream drop a copy that the client's own retry (after a lost ACK) publishes again.
-        var ack = await _nats.JetStream.PublishAsync(
-            subject,
-            frame,
-            headers: headers,
-            opts: new NatsJSPubOpts { MsgId = Guid.NewGuid().ToString("N"), ExpectedStream = _options.StreamName },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        ack.EnsureSuccess();
-        return checked((long)ack.Seq);
+        // The message id lets JetStream drop a copy that a retry (after a lost ACK) publishes again: one while the
+        // stream has no leader, or the client's own after an ERR.
+        var opts = new NatsJSPubOpts { MsgId = Guid.NewGuid().ToString("N"), ExpectedStream = _options.StreamName };
+        return await WhileLeaderlessAsync(
+            "append",
+            async () =>
+            {
+                var ack = await _nats.JetStream.PublishAsync(subject, frame, headers: headers, opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false);
+                ack.EnsureSuccess();
+                return checked((long)ack.Seq);
+            },
+            cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Runs a call to the stream's leader, again after a short wait while nobody answers it: a JetStream server of the
+    /// stream died and the others are electing a new leader (seconds), and meanwhile nothing can be stored or read.
+    /// Every call it wraps may run twice — appends carry a message id, reads and purges change nothing twice — and it
+    /// gives up after <see cref="SelfNatsOptions.PublishRetryTimeout"/>, when the caller's error takes over.
+    /// </summary>
+    private async Task<T> WhileLeaderlessAsync<T>(string operation, Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsLeaderless(ex) && System.Diagnostics.Stopwatch.GetElapsedTime(started) + PublishRetryDelay < _options.PublishRetryTimeout)
+            {
+                Log.StreamCallRetried(_logger, _options.StreamName, operation, attempt, ex.GetType().Name);
+                await Task.Delay(PublishRetryDelay, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// True for the failures of a publish that nobody answered — no stream leader (no responders), or no reply in time
+    /// — after which the same message may be published again safely (its message id makes it once).
+    /// </summary>
+    internal static bool IsLeaderless(Exception exception) => exception switch
+    {
+        NatsJSPublishNoResponseException or NatsNoRespondersException or NatsNoReplyException or TimeoutException => true,
+        NatsJSApiException api => api.Error.Code == 503,
+        _ => false,
+    };
 
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<InboxMessage>> ReadAsync(string address, long afterOffset, int maxCount, CancellationToken cancellationToken = default)
@@ -88,7 +127,8 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
             StoredMessage stored;
             try
             {
-                var response = await stream.GetAsync(new StreamMsgGetRequest { Seq = next, NextBySubj = subject }, cancellationToken).ConfigureAwait(false);
+                var request = new StreamMsgGetRequest { Seq = next, NextBySubj = subject };
+                var response = await WhileLeaderlessAsync("read", () => stream.GetAsync(request, cancellationToken).AsTask(), cancellationToken).ConfigureAwait(false);
                 stored = response.Message;
             }
             catch (NatsJSApiException ex) when (ex.Error.Code == 404)
@@ -115,7 +155,8 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
         var stream = await GetStreamAsync(cancellationToken).ConfigureAwait(false);
 
         // Purge with a filter and a sequence drops this subject's messages below the sequence, and nothing else.
-        var purged = await stream.PurgeAsync(new StreamPurgeRequest { Filter = subject, Seq = (ulong)offset + 1 }, cancellationToken).ConfigureAwait(false);
+        var request = new StreamPurgeRequest { Filter = subject, Seq = (ulong)offset + 1 };
+        var purged = await WhileLeaderlessAsync("remove", () => stream.PurgeAsync(request, cancellationToken).AsTask(), cancellationToken).ConfigureAwait(false);
         return purged.Purged;
     }
 

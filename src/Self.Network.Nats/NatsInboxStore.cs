@@ -22,6 +22,7 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     // Room for the headers (timestamp, message id) that travel with a frame in the same NATS payload.
     private const int HeaderAllowance = 1024;
     private const int ScanBatch = 512;
+    private const int MaxTrackedSizes = 10_000;
 
     private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromMilliseconds(250);
 
@@ -31,6 +32,7 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     private readonly int _maxFrameBytes;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _initGate = new(1, 1);
+    private readonly Dictionary<string, SizeMark> _sizes = new(StringComparer.Ordinal);
     private INatsJSStream? _stream;
 
     /// <summary>Keeps inboxes in the stream named by the connection's options.</summary>
@@ -143,6 +145,75 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
         return messages;
     }
 
+    /// <summary>
+    /// What one inbox holds, for the inbox caps (<see cref="SelfNetworkOptions.MaxInboxMessages"/>,
+    /// <see cref="SelfNetworkOptions.MaxInboxBytes"/>). JetStream counts the messages of a subject but not their bytes, so
+    /// this instance remembers, per inbox, the count, the bytes and the last sequence it has seen, and reads only the
+    /// messages stored after that (by any instance). When JetStream's own count of the subject then differs — messages
+    /// were removed meanwhile: its device read them through any instance, or retention dropped them — it counts the
+    /// inbox afresh.
+    /// </summary>
+    public async ValueTask<InboxSize?> SizeAsync(string address, CancellationToken cancellationToken = default)
+    {
+        var subject = InboxSubjects.For(_options.InboxSubjectPrefix, address);
+        var stream = await GetStreamAsync(cancellationToken).ConfigureAwait(false);
+        SizeMark? known;
+        lock (_sizes)
+        {
+            _sizes.TryGetValue(address, out known);
+        }
+
+        var (messages, bytes) = (0L, 0L);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            (messages, bytes) = (known?.Messages ?? 0, known?.Bytes ?? 0);
+            var last = known?.LastSequence ?? 0;
+            while (true)
+            {
+                StoredMessage stored;
+                try
+                {
+                    var request = new StreamMsgGetRequest { Seq = last + 1, NextBySubj = subject };
+                    stored = (await WhileLeaderlessAsync("size", () => stream.GetAsync(request, cancellationToken).AsTask(), cancellationToken).ConfigureAwait(false)).Message;
+                }
+                catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+                {
+                    break;
+                }
+
+                messages++;
+                bytes += stored.Data.Length;
+                last = stored.Seq;
+            }
+
+            var info = await WhileLeaderlessAsync(
+                "size",
+                () => _nats.JetStream.GetStreamAsync(_options.StreamName, new StreamInfoRequest { SubjectsFilter = subject }, cancellationToken).AsTask(),
+                cancellationToken).ConfigureAwait(false);
+            var counted = info.Info.State.Subjects is { } subjects && subjects.TryGetValue(subject, out var count) ? (long)count : 0;
+            if (counted == messages)
+            {
+                lock (_sizes)
+                {
+                    if (_sizes.Count >= MaxTrackedSizes)
+                    {
+                        _sizes.Clear();
+                    }
+
+                    _sizes[address] = new SizeMark(messages, bytes, last);
+                }
+
+                return new InboxSize(messages, bytes);
+            }
+
+            // Removed (or added) meanwhile: count from the start.
+            known = null;
+        }
+
+        // Still changing under the count: what the last full pass saw (the cap is checked again on the next append).
+        return new InboxSize(messages, bytes);
+    }
+
     /// <inheritdoc />
     public async ValueTask<long> RemoveThroughAsync(string address, long offset, CancellationToken cancellationToken = default)
     {
@@ -150,6 +221,11 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
         if (offset < 1)
         {
             return 0;
+        }
+
+        lock (_sizes)
+        {
+            _sizes.Remove(address);
         }
 
         var stream = await GetStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -169,6 +245,11 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     /// </summary>
     public async ValueTask<long> PruneAsync(long timestamp, CancellationToken cancellationToken = default)
     {
+        lock (_sizes)
+        {
+            _sizes.Clear();
+        }
+
         var stream = await GetStreamAsync(cancellationToken).ConfigureAwait(false);
         var info = await _nats.JetStream.GetStreamAsync(_options.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
         var lastSequence = info.Info.State.LastSeq;
@@ -362,4 +443,7 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     private static long NanosecondsOf(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
 
     private static long SaturatingAdd(long a, long b) => b > 0 && a > long.MaxValue - b ? long.MaxValue : a + b;
+
+    /// <summary>What this instance last counted in one inbox, up to and including <see cref="LastSequence"/>.</summary>
+    private sealed record SizeMark(long Messages, long Bytes, ulong LastSequence);
 }

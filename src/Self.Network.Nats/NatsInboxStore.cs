@@ -24,6 +24,9 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     private const int ScanBatch = 512;
     private const int MaxTrackedSizes = 10_000;
 
+    // What JetStream puts in place of the payload of a headers-only delivery: the payload's size.
+    private const string MessageSizeHeader = "Nats-Msg-Size";
+
     private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromMilliseconds(250);
 
     private readonly SelfNatsConnection _nats;
@@ -151,7 +154,7 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     /// this instance remembers, per inbox, the count, the bytes and the last sequence it has seen, and reads only the
     /// messages stored after that (by any instance). When JetStream's own count of the subject then differs — messages
     /// were removed meanwhile: its device read them through any instance, or retention dropped them — it counts the
-    /// inbox afresh.
+    /// inbox afresh (headers only, in batches), as it does the first time.
     /// </summary>
     public async ValueTask<InboxSize?> SizeAsync(string address, CancellationToken cancellationToken = default)
     {
@@ -168,7 +171,13 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
         {
             (messages, bytes) = (known?.Messages ?? 0, known?.Bytes ?? 0);
             var last = known?.LastSequence ?? 0;
-            while (true)
+            if (known is null)
+            {
+                // The whole inbox: message sizes from headers, a batch per round trip.
+                (messages, bytes, last) = await CountAllAsync(stream, subject, cancellationToken).ConfigureAwait(false);
+            }
+
+            while (known is not null)
             {
                 StoredMessage stored;
                 try
@@ -212,6 +221,57 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
 
         // Still changing under the count: what the last full pass saw (the cap is checked again on the next append).
         return new InboxSize(messages, bytes);
+    }
+
+    /// <summary>Every message of one subject, read as headers only: how many, their payload bytes, the last sequence.</summary>
+    private async Task<(long Messages, long Bytes, ulong Last)> CountAllAsync(INatsJSStream stream, string subject, CancellationToken cancellationToken)
+    {
+        // A pull consumer of this subject alone (FilterSubject: nats-server 2.9 ignores an ordered consumer's
+        // FilterSubjects), in memory, deleted after use and dropped by the server if this instance dies first.
+        var config = new ConsumerConfig("size-" + Guid.NewGuid().ToString("N"))
+        {
+            FilterSubject = subject,
+            HeadersOnly = true,
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+            MemStorage = true,
+            NumReplicas = 1,
+            InactiveThreshold = TimeSpan.FromSeconds(30),
+        };
+        var consumer = await WhileLeaderlessAsync("size", () => stream.CreateOrUpdateConsumerAsync(config, cancellationToken).AsTask(), cancellationToken).ConfigureAwait(false);
+        long messages = 0, bytes = 0;
+        ulong last = 0, pending = 1;
+        while (pending > 0)
+        {
+            var received = 0;
+            await foreach (var message in consumer.FetchNoWaitAsync<ReadOnlyMemory<byte>>(new NatsJSFetchOpts { MaxMsgs = ScanBatch }, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                received++;
+                messages++;
+                bytes += message.Headers is { } headers && headers.TryGetLastValue(MessageSizeHeader, out var size)
+                    && long.TryParse(size, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)
+                    ? parsed
+                    : message.Data.Length;
+                last = message.Metadata?.Sequence.Stream ?? last;
+                pending = message.Metadata?.NumPending ?? 0;
+            }
+
+            if (received == 0)
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            await stream.DeleteConsumerAsync(config.Name!, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NatsException)
+        {
+            // Its inactivity threshold removes it.
+        }
+
+        return (messages, bytes, last);
     }
 
     /// <inheritdoc />

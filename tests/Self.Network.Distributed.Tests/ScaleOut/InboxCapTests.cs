@@ -78,6 +78,18 @@ public sealed class InboxCapTests(ServicesFixture services) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SizeAsync_InboxLargerThanOneReadBatch_IsCountedWhole()
+    {
+        var writer = Store();
+        const string Inbox = "84099724068:backlog";
+        await Task.WhenAll(Enumerable.Range(0, 1200).Select(i => writer.AppendAsync(Inbox, i, new byte[10 + (i % 7)]).AsTask()));
+
+        // A fresh instance has not seen any of it: it reads the whole inbox, in batches.
+        var expected = Enumerable.Range(0, 1200).Sum(static i => 10L + (i % 7));
+        Assert.Equal(new InboxSize(1200, expected), await Store().SizeAsync(Inbox));
+    }
+
+    [Fact]
     public async Task TwoInstances_InboxAtItsMessageCap_ErrInboxFullFromEither()
     {
         var (a, b) = await StartInstancesAsync(static o => o with { MaxInboxMessages = 3 });

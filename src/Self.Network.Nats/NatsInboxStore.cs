@@ -158,6 +158,21 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     /// </summary>
     public async ValueTask<InboxSize?> SizeAsync(string address, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return await CountAsync(address, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsException ex)
+        {
+            // Unknown now (the stream refused the reads, or stayed without a leader): the append that follows meets the
+            // same stream and fails with its own error if it is still broken.
+            Log.SizeUnknown(_logger, address, ex);
+            return null;
+        }
+    }
+
+    private async Task<InboxSize> CountAsync(string address, CancellationToken cancellationToken)
+    {
         var subject = InboxSubjects.For(_options.InboxSubjectPrefix, address);
         var stream = await GetStreamAsync(cancellationToken).ConfigureAwait(false);
         SizeMark? known;

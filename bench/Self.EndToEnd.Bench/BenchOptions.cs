@@ -31,6 +31,9 @@ internal sealed record BenchOptions
 
     public bool Write { get; init; } = true;
 
+    /// <summary>Soak mode: minutes of steady open-loop load (0 = the normal benchmark); see Soak.cs.</summary>
+    public int Soak { get; init; }
+
     public static BenchOptions? Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -53,6 +56,7 @@ internal sealed record BenchOptions
                     "--inboxes" => options with { Inboxes = Math.Max(1, Next()) },
                     "--smoke" => options with { Smoke = true, Devices = 10, Apps = 2, Concurrency = 8, Duration = 5, Idle = 200, Queued = 200, Inboxes = 10, CeilingSeconds = 1, Write = false },
                     "--no-write" => options with { Write = false },
+                    "--soak" => options with { Soak = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? Math.Max(1, Next()) : 60 },
                     _ => throw new ArgumentException($"unknown option {args[i]}"),
                 };
             }

@@ -3,6 +3,7 @@
 //
 //   bash scripts/bench.sh [--devices 100] [--apps 4] [--concurrency 32] [--rate 0 = half the closed loop] [--duration 20]
 //                         [--idle 100000] [--queued 100000] [--inboxes 1000] [--smoke] [--no-write]
+//   bash scripts/bench.sh --soak [minutes, default 60] [--rate 20] [--devices N] [--apps A]   (steady load; docs/reliability.md)
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -19,6 +20,11 @@ if (args is ["--devices-host", ..])
     return await DeviceHost.HostAsync(args);
 }
 
+if (args is ["--soak-serve", var soakPort, var soakData])
+{
+    return await Soak.ServeAsync(int.Parse(soakPort, CultureInfo.InvariantCulture), soakData);
+}
+
 if (args is ["--app-instances", ..])
 {
     return await AppInstances.RunAsync(args);
@@ -27,7 +33,7 @@ if (args is ["--app-instances", ..])
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: Self.EndToEnd.Bench [--devices N] [--apps A] [--concurrency C] [--rate R] [--duration S] [--idle I] [--queued Q] [--inboxes B] [--smoke] [--no-write]");
+    Console.Error.WriteLine("usage: Self.EndToEnd.Bench [--devices N] [--apps A] [--concurrency C] [--rate R] [--duration S] [--idle I] [--queued Q] [--inboxes B] [--smoke] [--no-write] [--soak [minutes]]");
     return 2;
 }
 
@@ -38,6 +44,11 @@ Directory.CreateDirectory(work);
 var report = new StringBuilder();
 try
 {
+    if (options.Soak > 0)
+    {
+        return await Soak.RunAsync(options, work, ("bash scripts/bench.sh " + string.Join(' ', args)).Trim(), Say);
+    }
+
     Say($"crypto ceiling: one round trip's cryptography back to back on one core for {options.CeilingSeconds} s…");
     var ceiling = CryptoCeiling.MeasureRoundTripsPerSecond(TimeSpan.FromSeconds(options.CeilingSeconds));
     Say($"crypto ceiling: {ceiling:F0} round trips/s per core ({1000 / ceiling:F3} ms of CPU each)");

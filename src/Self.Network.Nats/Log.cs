@@ -26,6 +26,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 6006, Level = LogLevel.Warning, Message = "Inbox message {Sequence} on {Subject} has no valid Self-Timestamp header; using its JetStream time")]
     public static partial void MissingTimestamp(ILogger logger, ulong sequence, string subject);
 
+    [LoggerMessage(EventId = 6007, Level = LogLevel.Warning, Message = "Stream {Stream} did not answer a {Operation} (attempt {Attempt}: {Failure}); trying again")]
+    public static partial void StreamCallRetried(ILogger logger, string stream, string operation, int attempt, string failure);
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Warning, Message = "Could not count inbox {Address}; its caps are not checked for this message")]
+    public static partial void SizeUnknown(ILogger logger, string address, Exception exception);
+
     [LoggerMessage(EventId = 6010, Level = LogLevel.Information, Message = "Listening for connection claims on {Subjects} as instance {Instance}")]
     public static partial void ClaimsListening(ILogger logger, string subjects, string instance);
 

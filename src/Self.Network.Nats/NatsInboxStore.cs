@@ -22,6 +22,12 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     // Room for the headers (timestamp, message id) that travel with a frame in the same NATS payload.
     private const int HeaderAllowance = 1024;
     private const int ScanBatch = 512;
+    private const int MaxTrackedSizes = 10_000;
+
+    // What JetStream puts in place of the payload of a headers-only delivery: the payload's size.
+    private const string MessageSizeHeader = "Nats-Msg-Size";
+
+    private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromMilliseconds(250);
 
     private readonly SelfNatsConnection _nats;
     private readonly SelfNatsOptions _options;
@@ -29,6 +35,7 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     private readonly int _maxFrameBytes;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _initGate = new(1, 1);
+    private readonly Dictionary<string, SizeMark> _sizes = new(StringComparer.Ordinal);
     private INatsJSStream? _stream;
 
     /// <summary>Keeps inboxes in the stream named by the connection's options.</summary>
@@ -61,16 +68,53 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
         await GetStreamAsync(cancellationToken).ConfigureAwait(false);
         var headers = new NatsHeaders { [TimestampHeader] = timestamp.ToString(CultureInfo.InvariantCulture) };
 
-        // The message id lets JetStream drop a copy that the client's own retry (after a lost ACK) publishes again.
-        var ack = await _nats.JetStream.PublishAsync(
-            subject,
-            frame,
-            headers: headers,
-            opts: new NatsJSPubOpts { MsgId = Guid.NewGuid().ToString("N"), ExpectedStream = _options.StreamName },
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        ack.EnsureSuccess();
-        return checked((long)ack.Seq);
+        // The message id lets JetStream drop a copy that a retry (after a lost ACK) publishes again: one while the
+        // stream has no leader, or the client's own after an ERR.
+        var opts = new NatsJSPubOpts { MsgId = Guid.NewGuid().ToString("N"), ExpectedStream = _options.StreamName };
+        return await WhileLeaderlessAsync(
+            "append",
+            async () =>
+            {
+                var ack = await _nats.JetStream.PublishAsync(subject, frame, headers: headers, opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false);
+                ack.EnsureSuccess();
+                return checked((long)ack.Seq);
+            },
+            cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Runs a call to the stream's leader, again after a short wait while nobody answers it: a JetStream server of the
+    /// stream died and the others are electing a new leader (seconds), and meanwhile nothing can be stored or read.
+    /// Every call it wraps may run twice — appends carry a message id, reads and purges change nothing twice — and it
+    /// gives up after <see cref="SelfNatsOptions.PublishRetryTimeout"/>, when the caller's error takes over.
+    /// </summary>
+    private async Task<T> WhileLeaderlessAsync<T>(string operation, Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await call().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsLeaderless(ex) && System.Diagnostics.Stopwatch.GetElapsedTime(started) + PublishRetryDelay < _options.PublishRetryTimeout)
+            {
+                Log.StreamCallRetried(_logger, _options.StreamName, operation, attempt, ex.GetType().Name);
+                await Task.Delay(PublishRetryDelay, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// True for the failures of a publish that nobody answered — no stream leader (no responders), or no reply in time
+    /// — after which the same message may be published again safely (its message id makes it once).
+    /// </summary>
+    internal static bool IsLeaderless(Exception exception) => exception switch
+    {
+        NatsJSPublishNoResponseException or NatsNoRespondersException or NatsNoReplyException or TimeoutException => true,
+        NatsJSApiException api => api.Error.Code == 503,
+        _ => false,
+    };
 
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<InboxMessage>> ReadAsync(string address, long afterOffset, int maxCount, CancellationToken cancellationToken = default)
@@ -88,7 +132,8 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
             StoredMessage stored;
             try
             {
-                var response = await stream.GetAsync(new StreamMsgGetRequest { Seq = next, NextBySubj = subject }, cancellationToken).ConfigureAwait(false);
+                var request = new StreamMsgGetRequest { Seq = next, NextBySubj = subject };
+                var response = await WhileLeaderlessAsync("read", () => stream.GetAsync(request, cancellationToken).AsTask(), cancellationToken).ConfigureAwait(false);
                 stored = response.Message;
             }
             catch (NatsJSApiException ex) when (ex.Error.Code == 404)
@@ -103,6 +148,147 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
         return messages;
     }
 
+    /// <summary>
+    /// What one inbox holds, for the inbox caps (<see cref="SelfNetworkOptions.MaxInboxMessages"/>,
+    /// <see cref="SelfNetworkOptions.MaxInboxBytes"/>). JetStream counts the messages of a subject but not their bytes, so
+    /// this instance remembers, per inbox, the count, the bytes and the last sequence it has seen, and reads only the
+    /// messages stored after that (by any instance). When JetStream's own count of the subject then differs — messages
+    /// were removed meanwhile: its device read them through any instance, or retention dropped them — it counts the
+    /// inbox afresh (headers only, in batches), as it does the first time.
+    /// </summary>
+    public async ValueTask<InboxSize?> SizeAsync(string address, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await CountAsync(address, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsException ex)
+        {
+            // Unknown now (the stream refused the reads, or stayed without a leader): the append that follows meets the
+            // same stream and fails with its own error if it is still broken.
+            Log.SizeUnknown(_logger, address, ex);
+            return null;
+        }
+    }
+
+    private async Task<InboxSize> CountAsync(string address, CancellationToken cancellationToken)
+    {
+        var subject = InboxSubjects.For(_options.InboxSubjectPrefix, address);
+        var stream = await GetStreamAsync(cancellationToken).ConfigureAwait(false);
+        SizeMark? known;
+        lock (_sizes)
+        {
+            _sizes.TryGetValue(address, out known);
+        }
+
+        var (messages, bytes) = (0L, 0L);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            (messages, bytes) = (known?.Messages ?? 0, known?.Bytes ?? 0);
+            var last = known?.LastSequence ?? 0;
+            if (known is null)
+            {
+                // The whole inbox: message sizes from headers, a batch per round trip.
+                (messages, bytes, last) = await CountAllAsync(stream, subject, cancellationToken).ConfigureAwait(false);
+            }
+
+            while (known is not null)
+            {
+                StoredMessage stored;
+                try
+                {
+                    var request = new StreamMsgGetRequest { Seq = last + 1, NextBySubj = subject };
+                    stored = (await WhileLeaderlessAsync("size", () => stream.GetAsync(request, cancellationToken).AsTask(), cancellationToken).ConfigureAwait(false)).Message;
+                }
+                catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+                {
+                    break;
+                }
+
+                messages++;
+                bytes += stored.Data.Length;
+                last = stored.Seq;
+            }
+
+            var info = await WhileLeaderlessAsync(
+                "size",
+                () => _nats.JetStream.GetStreamAsync(_options.StreamName, new StreamInfoRequest { SubjectsFilter = subject }, cancellationToken).AsTask(),
+                cancellationToken).ConfigureAwait(false);
+            var counted = info.Info.State.Subjects is { } subjects && subjects.TryGetValue(subject, out var count) ? (long)count : 0;
+            if (counted == messages)
+            {
+                lock (_sizes)
+                {
+                    if (_sizes.Count >= MaxTrackedSizes)
+                    {
+                        _sizes.Clear();
+                    }
+
+                    _sizes[address] = new SizeMark(messages, bytes, last);
+                }
+
+                return new InboxSize(messages, bytes);
+            }
+
+            // Removed (or added) meanwhile: count from the start.
+            known = null;
+        }
+
+        // Still changing under the count: what the last full pass saw (the cap is checked again on the next append).
+        return new InboxSize(messages, bytes);
+    }
+
+    /// <summary>Every message of one subject, read as headers only: how many, their payload bytes, the last sequence.</summary>
+    private async Task<(long Messages, long Bytes, ulong Last)> CountAllAsync(INatsJSStream stream, string subject, CancellationToken cancellationToken)
+    {
+        // A pull consumer of this subject alone (FilterSubject: nats-server 2.9 ignores an ordered consumer's
+        // FilterSubjects), in memory, deleted after use and dropped by the server if this instance dies first.
+        var config = new ConsumerConfig("size-" + Guid.NewGuid().ToString("N"))
+        {
+            FilterSubject = subject,
+            HeadersOnly = true,
+            AckPolicy = ConsumerConfigAckPolicy.None,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+            MemStorage = true,
+            NumReplicas = 1,
+            InactiveThreshold = TimeSpan.FromSeconds(30),
+        };
+        var consumer = await WhileLeaderlessAsync("size", () => stream.CreateOrUpdateConsumerAsync(config, cancellationToken).AsTask(), cancellationToken).ConfigureAwait(false);
+        long messages = 0, bytes = 0;
+        ulong last = 0, pending = 1;
+        while (pending > 0)
+        {
+            var received = 0;
+            await foreach (var message in consumer.FetchNoWaitAsync<ReadOnlyMemory<byte>>(new NatsJSFetchOpts { MaxMsgs = ScanBatch }, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                received++;
+                messages++;
+                bytes += message.Headers is { } headers && headers.TryGetLastValue(MessageSizeHeader, out var size)
+                    && long.TryParse(size, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)
+                    ? parsed
+                    : message.Data.Length;
+                last = message.Metadata?.Sequence.Stream ?? last;
+                pending = message.Metadata?.NumPending ?? 0;
+            }
+
+            if (received == 0)
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            await stream.DeleteConsumerAsync(config.Name!, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NatsException)
+        {
+            // Its inactivity threshold removes it.
+        }
+
+        return (messages, bytes, last);
+    }
+
     /// <inheritdoc />
     public async ValueTask<long> RemoveThroughAsync(string address, long offset, CancellationToken cancellationToken = default)
     {
@@ -112,10 +298,16 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
             return 0;
         }
 
+        lock (_sizes)
+        {
+            _sizes.Remove(address);
+        }
+
         var stream = await GetStreamAsync(cancellationToken).ConfigureAwait(false);
 
         // Purge with a filter and a sequence drops this subject's messages below the sequence, and nothing else.
-        var purged = await stream.PurgeAsync(new StreamPurgeRequest { Filter = subject, Seq = (ulong)offset + 1 }, cancellationToken).ConfigureAwait(false);
+        var request = new StreamPurgeRequest { Filter = subject, Seq = (ulong)offset + 1 };
+        var purged = await WhileLeaderlessAsync("remove", () => stream.PurgeAsync(request, cancellationToken).AsTask(), cancellationToken).ConfigureAwait(false);
         return purged.Purged;
     }
 
@@ -128,6 +320,11 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     /// </summary>
     public async ValueTask<long> PruneAsync(long timestamp, CancellationToken cancellationToken = default)
     {
+        lock (_sizes)
+        {
+            _sizes.Clear();
+        }
+
         var stream = await GetStreamAsync(cancellationToken).ConfigureAwait(false);
         var info = await _nats.JetStream.GetStreamAsync(_options.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
         var lastSequence = info.Info.State.LastSeq;
@@ -321,4 +518,7 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     private static long NanosecondsOf(DateTimeOffset time) => (time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100;
 
     private static long SaturatingAdd(long a, long b) => b > 0 && a > long.MaxValue - b ? long.MaxValue : a + b;
+
+    /// <summary>What this instance last counted in one inbox, up to and including <see cref="LastSequence"/>.</summary>
+    private sealed record SizeMark(long Messages, long Bytes, ulong LastSequence);
 }

@@ -28,6 +28,14 @@ public sealed partial record SelfNatsOptions
     public int Replicas { get; init; } = 1;
 
     /// <summary>
+    /// How long an append, a read or a removal keeps trying again while JetStream does not answer — a server of the
+    /// stream died and the others are electing a new leader, which takes seconds. The sender's ACK (or the delivery)
+    /// waits meanwhile; past this the relay answers ERR (or closes the connection, which the client resumes). Zero
+    /// tries once.
+    /// </summary>
+    public TimeSpan PublishRetryTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
     /// The stream's MaxAge, enforced by JetStream itself on its own clock. Null uses
     /// <see cref="SelfNetworkOptions.InboxRetention"/> (30 days).
     /// </summary>
@@ -91,6 +99,11 @@ public sealed partial record SelfNatsOptions
         if (MaxAge is { } maxAge && maxAge < TimeSpan.FromMinutes(1))
         {
             throw new ArgumentException("SelfNatsOptions.MaxAge must be at least one minute.", nameof(MaxAge));
+        }
+
+        if (PublishRetryTimeout < TimeSpan.Zero || PublishRetryTimeout > TimeSpan.FromMinutes(2))
+        {
+            throw new ArgumentException("SelfNatsOptions.PublishRetryTimeout must be between zero and two minutes (the stream's duplicate window).", nameof(PublishRetryTimeout));
         }
 
         if (ClockSkewTolerance < TimeSpan.Zero)

@@ -40,12 +40,13 @@ public static class TestIdentities
     /// <summary>
     /// Registers a user (device "1") through REST only on the network at <paramref name="apiUrl"/>. With
     /// <paramref name="publishOneTimeKeys"/> false, whatever later runs the device publishes its own keys.
+    /// <paramref name="createdAt"/> dates its root operation (now when null): its key is valid from then.
     /// </summary>
-    internal static async Task<RawUser> RegisterRawUserAsync(Uri apiUrl, bool publishOneTimeKeys = true)
+    internal static async Task<RawUser> RegisterRawUserAsync(Uri apiUrl, bool publishOneTimeKeys = true, DateTimeOffset? createdAt = null)
     {
         var deviceKey = SigningKey.Generate();
         var recoveryKey = SigningKey.Generate();
-        var root = HistoryOperations.CreateIdentity(deviceKey, "1", recoveryKey, DateTimeOffset.UtcNow);
+        var root = HistoryOperations.CreateIdentity(deviceKey, "1", recoveryKey, createdAt ?? DateTimeOffset.UtcNow);
         var anonymous = new SelfRestClient(Http, new SelfRestClientOptions { BaseAddress = apiUrl });
         var selfId = await anonymous.RegisterIdentityAsync(root);
         var rest = anonymous.ForIdentity(selfId, deviceKey);

@@ -41,7 +41,9 @@ public sealed class NetworkInstance : IAsyncDisposable
     /// <param name="inboxes">The shared inboxes.</param>
     /// <param name="adminToken">The operator's token; the same on every instance.</param>
     /// <param name="backendsFirst">Register the backends before <c>AddSelfNetwork</c> (true) or after it (false); both must work.</param>
-    public static async Task<NetworkInstance> StartAsync(SelfPostgreSqlOptions registry, SelfNatsOptions inboxes, string adminToken, bool backendsFirst = false)
+    /// <param name="configure">Changes to the server's options (inbox caps…).</param>
+    public static async Task<NetworkInstance> StartAsync(
+        SelfPostgreSqlOptions registry, SelfNatsOptions inboxes, string adminToken, bool backendsFirst = false, Func<SelfNetworkOptions, SelfNetworkOptions>? configure = null)
     {
         var dataDirectory = TempDirectory.Create();
         var builder = WebApplication.CreateSlimBuilder();
@@ -52,11 +54,15 @@ public sealed class NetworkInstance : IAsyncDisposable
             AddBackends(builder.Services, registry, inboxes);
         }
 
-        builder.Services.AddSelfNetwork(o => o with
+        builder.Services.AddSelfNetwork(o =>
         {
-            DataDirectory = dataDirectory,
-            AdminToken = adminToken,
-            RateLimits = new RateLimitOptions { IdentitiesPerClient = 100_000, MessagesPerRecipient = 100_000 },
+            var options = o with
+            {
+                DataDirectory = dataDirectory,
+                AdminToken = adminToken,
+                RateLimits = new RateLimitOptions { IdentitiesPerClient = 100_000, MessagesPerRecipient = 100_000 },
+            };
+            return configure?.Invoke(options) ?? options;
         });
         if (!backendsFirst)
         {

@@ -147,16 +147,6 @@ internal sealed class DeviceHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _process.StandardInput.Close();
-            if (!_process.WaitForExit(TimeSpan.FromSeconds(30)))
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-        }
-
-        await _process.WaitForExitAsync();
-        _process.Dispose();
+        await ProcessStats.StopAsync(_process, TimeSpan.FromSeconds(30));
     }
 }

@@ -6,6 +6,25 @@ namespace Self.EndToEnd.Bench;
 /// <summary>CPU time and memory of a process, from /proc (Linux), so that each party's cost is its own.</summary>
 internal static class ProcessStats
 {
+    /// <summary>
+    /// Ends a party started with its standard input redirected: closing stdin asks it to stop (each party reads commands
+    /// until end of input); one that has not exited within <paramref name="grace"/> is killed.
+    /// </summary>
+    public static async Task StopAsync(System.Diagnostics.Process process, TimeSpan grace)
+    {
+        if (!process.HasExited)
+        {
+            process.StandardInput.Close();
+            if (!process.WaitForExit(grace))
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        await process.WaitForExitAsync();
+        process.Dispose();
+    }
+
     /// <summary>User + system CPU time process <paramref name="pid"/> has used so far.</summary>
     public static TimeSpan CpuTime(int pid)
     {

@@ -108,17 +108,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _process.StandardInput.Close();
-            if (!_process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-        }
-
-        await _process.WaitForExitAsync();
-        _process.Dispose();
+        await ProcessStats.StopAsync(_process, TimeSpan.FromSeconds(10));
     }
 
     private static int FreePort()

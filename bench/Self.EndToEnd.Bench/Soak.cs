@@ -336,17 +336,7 @@ internal static class Soak
 
         public async ValueTask DisposeAsync()
         {
-            if (!_process.HasExited)
-            {
-                _process.StandardInput.Close();
-                if (!_process.WaitForExit(TimeSpan.FromSeconds(10)))
-                {
-                    _process.Kill(entireProcessTree: true);
-                }
-            }
-
-            await _process.WaitForExitAsync();
-            _process.Dispose();
+            await ProcessStats.StopAsync(_process, TimeSpan.FromSeconds(10));
             _ask.Dispose();
         }
     }

@@ -188,32 +188,12 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// Runs <paramref name="work"/> in a write transaction and commits it, unless the work rolled it back itself;
     /// rolls back when it throws.
     /// </summary>
-    public async ValueTask<T> WriteAsync<T>(
+    public ValueTask<T> WriteAsync<T>(
         Func<SqliteConnection, SqliteTransaction, CancellationToken, ValueTask<T>> work,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // Not deferred: BEGIN IMMEDIATE takes the write lock up front, so a read never has to be upgraded.
-            await using var transaction = connection.BeginTransaction(deferred: false);
-            var result = await work(connection, transaction, cancellationToken).ConfigureAwait(false);
-
-            // The work may have rolled back on purpose (the transaction then has no connection). Committing is not
-            // cancellable: once the work is done, a half-finished commit helps no one.
-            if (transaction.Connection is not null)
-            {
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-
-            return result;
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        return WriteAsync((SqliteLease lease, SqliteTransaction transaction, CancellationToken ct) => work(lease.Connection, transaction, ct), cancellationToken);
     }
 
     /// <summary>Creates the schema and switches the file to WAL (idempotent).</summary>

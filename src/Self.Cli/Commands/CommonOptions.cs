@@ -125,4 +125,32 @@ internal static class CommonOptions
         result.AddError($"'{text}' is not an http:// or https:// URL.");
         return null;
     }
+
+    /// <summary>
+    /// <c>--accept</c> and <c>--reject</c>, answering without asking; adds them to <paramref name="command"/> with the
+    /// rule that only one may be given. <see cref="AnswerOptions.Read"/> gives true, false or null (ask).
+    /// </summary>
+    public static AnswerOptions Answer(Command command, string accept, string reject)
+    {
+        var options = new AnswerOptions(
+            new Option<bool>("--accept") { Description = accept },
+            new Option<bool>("--reject") { Description = reject });
+        command.Options.Add(options.Accept);
+        command.Options.Add(options.Reject);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(options.Accept) && result.GetValue(options.Reject))
+            {
+                result.AddError("--accept and --reject cannot be used together.");
+            }
+        });
+        return options;
+    }
+}
+
+/// <summary>The pair made by <see cref="CommonOptions.Answer"/>.</summary>
+internal sealed record AnswerOptions(Option<bool> Accept, Option<bool> Reject)
+{
+    /// <summary>True with <c>--accept</c>, false with <c>--reject</c>, null when the person is to be asked.</summary>
+    public bool? Read(ParseResult parse) => parse.GetValue(Accept) ? true : parse.GetValue(Reject) ? false : null;
 }

@@ -65,8 +65,6 @@ internal static class UserCommands
     {
         var user = CommonOptions.User();
         var server = CommonOptions.Server("The network (default: the one the user registered on).");
-        var accept = new Option<bool>("--accept") { Description = "Accept every request without asking." };
-        var reject = new Option<bool>("--reject") { Description = "Reject every request without asking." };
         var count = new Option<int?>("--count")
         {
             Description = "Stop after answering this many requests (default: run until Ctrl-C).",
@@ -82,20 +80,16 @@ internal static class UserCommands
         var json = CommonOptions.Json("Print each request and its answer as one JSON line.");
         var listen = new Command("listen", "Show each request that reaches the user's device and answer it (Accept / Reject).")
         {
-            user, server, accept, reject, count, json,
+            user, server,
         };
-        listen.Validators.Add(result =>
-        {
-            if (result.GetValue(accept) && result.GetValue(reject))
-            {
-                result.AddError("--accept and --reject cannot be used together.");
-            }
-        });
+        var answer = CommonOptions.Answer(listen, "Accept every request without asking.", "Reject every request without asking.");
+        listen.Options.Add(count);
+        listen.Options.Add(json);
         listen.SetAction((parse, cancellationToken) => ListenAsync(
             context,
             parse.GetValue(user),
             parse.GetValue(server),
-            parse.GetValue(accept) ? true : parse.GetValue(reject) ? false : null,
+            answer.Read(parse),
             parse.GetValue(count),
             parse.GetValue(json),
             cancellationToken));
@@ -110,26 +104,19 @@ internal static class UserCommands
         };
         var user = CommonOptions.User();
         var server = CommonOptions.Server("The network (default: the one the user registered on).");
-        var accept = new Option<bool>("--accept") { Description = "Accept (or connect) without asking." };
-        var reject = new Option<bool>("--reject") { Description = "Reject (or decline) without asking." };
         var json = CommonOptions.Json("Print what was read and the answer as JSON.");
         var scan = new Command("scan", "Answer an app's sign-in QR code or deep link, or accept its invitation to connect. Exit code: 0 accepted, 3 rejected, 4 expired, 1 refused.")
         {
-            input, user, server, accept, reject, json,
+            input, user, server,
         };
-        scan.Validators.Add(result =>
-        {
-            if (result.GetValue(accept) && result.GetValue(reject))
-            {
-                result.AddError("--accept and --reject cannot be used together.");
-            }
-        });
+        var answer = CommonOptions.Answer(scan, "Accept (or connect) without asking.", "Reject (or decline) without asking.");
+        scan.Options.Add(json);
         scan.SetAction((parse, cancellationToken) => ScanAsync(
             context,
             parse.GetRequiredValue(input),
             parse.GetValue(user),
             parse.GetValue(server),
-            parse.GetValue(accept) ? true : parse.GetValue(reject) ? false : null,
+            answer.Read(parse),
             parse.GetValue(json),
             cancellationToken));
         return scan;

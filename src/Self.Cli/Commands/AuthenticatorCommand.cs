@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Self.Authenticator;
 using Self.Cli.Home;
+using Self.Cli.Terminal;
 using Spectre.Console;
 
 namespace Self.Cli.Commands;
@@ -91,20 +92,14 @@ internal static class AuthenticatorCommand
             }
 
             context.Console.MarkupLine("[grey]Ctrl-C to stop.[/]");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // Ctrl-C is how it is meant to stop.
-            }
+            await Waiting.UntilStoppedAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return ExitCodes.Ok;
     }
 
-    private static bool TryOpenBrowser(string link)
+    /// <summary>Opens <paramref name="link"/> in the desktop's browser when there is a desktop; false when it cannot.</summary>
+    internal static bool TryOpenBrowser(string link)
     {
         if (!OperatingSystem.IsLinux() || string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY")) && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY")))
         {

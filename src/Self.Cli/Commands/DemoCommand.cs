@@ -27,17 +27,34 @@ internal static class DemoCommand
     public static Command Create(CliContext context)
     {
         var data = CommonOptions.Data("Keep the network's data, the app and the user in this folder (default: a temporary folder, deleted after).");
+        var web = new Option<bool>("--web")
+        {
+            Description = "Instead: start the network, a web site with Sign in with Self and the web authenticator on 127.0.0.1, and sign in yourself in a browser (until Ctrl-C).",
+        };
+        var noOpen = new Option<bool>("--no-open") { Description = "With --web: print the links without opening a browser." };
+        var json = CommonOptions.Json("With --web: print where everything listens as one JSON line.");
         var demo = new Command(
             "demo",
             $"Start a network in-process, create an app and the user {DemoUser}, and run one authentication in each style; exits non-zero if any outcome differs from what it shows.")
         {
-            data,
+            data, web, noOpen, json,
         };
-        demo.SetAction((parse, cancellationToken) => RunAsync(context, parse.GetValue(data), cancellationToken));
+        demo.Validators.Add(result =>
+        {
+            if (!result.GetValue(web) && (result.GetValue(noOpen) || result.GetValue(json)))
+            {
+                result.AddError("--no-open and --json go with --web.");
+            }
+        });
+        demo.SetAction((parse, cancellationToken) => RunAsync(
+            context,
+            parse.GetValue(data),
+            parse.GetValue(web) ? (root, token) => DemoWebCommand.RunInAsync(context, root, parse.GetValue(json), parse.GetValue(noOpen), token) : null,
+            cancellationToken));
         return demo;
     }
 
-    private static async Task<int> RunAsync(CliContext context, string? data, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, string? data, Func<string, CancellationToken, Task<int>>? web, CancellationToken cancellationToken)
     {
         var temporary = data is null;
         var root = temporary
@@ -45,7 +62,9 @@ internal static class DemoCommand
             : context.ResolvePath(data!);
         try
         {
-            return await RunInAsync(context, root, cancellationToken).ConfigureAwait(false);
+            return web is null
+                ? await RunInAsync(context, root, cancellationToken).ConfigureAwait(false)
+                : await web(root, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -221,7 +240,7 @@ internal static class DemoCommand
         return table;
     }
 
-    private static void Say(IAnsiConsole console, string text) => console.MarkupLine($"[grey]•[/] {Markup.Escape(text)}");
+    internal static void Say(IAnsiConsole console, string text) => console.MarkupLine($"[grey]•[/] {Markup.Escape(text)}");
 
     private static void TryDelete(string directory)
     {

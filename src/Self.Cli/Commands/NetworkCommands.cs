@@ -141,14 +141,7 @@ internal static class NetworkCommands
             WriteBanner(context.Console, server, data, shared: registry is not null || inboxes is not null, scalesOut: registry is not null && inboxes is not null);
         }
 
-        try
-        {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Ctrl-C: the normal way to stop.
-        }
+        await Waiting.UntilStoppedAsync(cancellationToken).ConfigureAwait(false);
 
         if (!json)
         {

@@ -6,6 +6,8 @@ using Self.Oidc.Clients;
 using Self.Oidc.Keys;
 using Spectre.Console;
 
+using Self.Cli.Terminal;
+
 namespace Self.Cli.Commands;
 
 /// <summary>
@@ -116,14 +118,7 @@ internal static class OidcCommands
                     context.Console.MarkupLine("[grey]Press Ctrl-C to stop.[/]");
                 }
 
-                try
-                {
-                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Ctrl-C: the normal way to stop.
-                }
+                await Waiting.UntilStoppedAsync(cancellationToken).ConfigureAwait(false);
             }
 
             return ExitCodes.Ok;

@@ -36,6 +36,9 @@ internal sealed record AppOutput(string Id, string Name, string Secret, string R
 /// <summary><c>user create --json</c>: the new user.</summary>
 internal sealed record UserOutput(string Id, string DeviceId, string RecoverySecret, string Server);
 
+/// <summary><c>demo --web --json</c>: where the network, the site and the authenticator's one-time login link are.</summary>
+internal sealed record DemoWebOutput(string Network, string Site, string AuthenticatorLogin, string AppId);
+
 /// <summary><c>user connect --json</c>: the connection made.</summary>
 internal sealed record ConnectOutput(string User, string App);
 
@@ -70,4 +73,5 @@ internal sealed record OutcomeOutput(string Status, string SelfId, string? Devic
 [JsonSerializable(typeof(SentOutput))]
 [JsonSerializable(typeof(OutcomeOutput))]
 [JsonSerializable(typeof(ScanOutput))]
+[JsonSerializable(typeof(DemoWebOutput))]
 internal sealed partial class OutputJson : JsonSerializerContext;

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Self.Cli;
 using Self.Oidc.Tests.Infrastructure;
@@ -61,7 +60,7 @@ public sealed class OidcCommandTests(OidcFixture fixture)
     {
         var data = fixture.Data.Sub("cli-serve-" + Guid.NewGuid().ToString("N"));
         using var stop = new CancellationTokenSource();
-        var output = new SignallingWriter();
+        var output = new LineSignallingWriter();
         var run = RunAsync(stop.Token, output, "oidc", "serve", "--urls", "http://127.0.0.1:0", "--server", fixture.Network.BaseAddress.AbsoluteUri, "--data", data, "--json");
         var line = await output.FirstLine.Task.WaitAsync(Waiting.Patience);
         using var started = JsonDocument.Parse(line);
@@ -79,9 +78,9 @@ public sealed class OidcCommandTests(OidcFixture fixture)
         Assert.Equal(0, (await run).Code);
     }
 
-    private Task<Result> RunAsync(CancellationToken cancellationToken, params string[] args) => RunAsync(cancellationToken, new SignallingWriter(), args);
+    private Task<Result> RunAsync(CancellationToken cancellationToken, params string[] args) => RunAsync(cancellationToken, new LineSignallingWriter(), args);
 
-    private async Task<Result> RunAsync(CancellationToken cancellationToken, SignallingWriter output, params string[] args)
+    private async Task<Result> RunAsync(CancellationToken cancellationToken, LineSignallingWriter output, params string[] args)
     {
         var error = new StringWriter();
         var console = new StringWriter();
@@ -99,36 +98,4 @@ public sealed class OidcCommandTests(OidcFixture fixture)
     }
 
     private sealed record Result(int Code, string Output, string Error, string Console);
-
-    /// <summary>Captures output and signals the first complete line (a running command's --json banner).</summary>
-    private sealed class SignallingWriter : StringWriter
-    {
-        public TaskCompletionSource<string> FirstLine { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public override void Write(char value)
-        {
-            base.Write(value);
-            if (value == '\n')
-            {
-                FirstLine.TrySetResult(ToString().Split('\n')[0].TrimEnd('\r'));
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            foreach (var c in value ?? "")
-            {
-                Write(c);
-            }
-        }
-
-        public override Task WriteLineAsync(string? value)
-        {
-            Write(value);
-            Write('\n');
-            return Task.CompletedTask;
-        }
-    }
 }

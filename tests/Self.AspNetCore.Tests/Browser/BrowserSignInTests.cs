@@ -7,6 +7,7 @@ using Microsoft.Playwright;
 using Self.AspNetCore.Tests.Handler;
 using Self.AspNetCore.Tests.Infrastructure;
 using Self.Device;
+using Self.Sdk;
 
 namespace Self.AspNetCore.Tests.Browser;
 
@@ -168,8 +169,7 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
         var number = await page.Locator("#number").TextContentAsync();
 
         // Instance B (same app, same data-protection keys and cache) serves the callback, as a load balancer would send
-        // it. B comes up only once A has the outcome: two instances of one app supersede each other's messaging
-        // connection until outcomes are shared between instances (see docs/signin-with-self.md).
+        // it; B comes up only once A has the outcome, so the callback alone carries it (the outcome inside the state).
         SignInSite? b = null;
         await page.RouteAsync("**/signin-self/callback?**", async route =>
         {
@@ -189,6 +189,34 @@ public sealed class BrowserSignInTests(NetworkFixture network, BrowserFixture br
         await Expect(page.Locator("body")).ToHaveTextAsync($"Signed in as {device.SelfId}", new() { Timeout = Patience });
         await using var onB = b!;
         Assert.Equal($"Signed in as {device.SelfId}", (await page.Locator("body").TextContentAsync())?.Trim());
+    }
+
+    [Fact]
+    public async Task TwoInstancesRunning_StartedOnA_WaitedForAndFinishedOnB_SignedInOnB()
+    {
+        var app = await network.CreateAppAsync("Bookshop");
+        var keys = _storage.Sub("shared-keys-ab");
+        var cache = new MemoryDistributedCache(Options.Create(new MemoryDistributedCacheOptions()));
+
+        // Both instances run from the start, each its own app device (spec §3a), as behind a load balancer.
+        await using var a = await SignInSite.StartAsync(network, app, _storage, new SiteSettings { KeysDirectory = keys, SharedCache = cache, DeviceId = "web-a" });
+        await using var b = await SignInSite.StartAsync(network, app, _storage, new SiteSettings { KeysDirectory = keys, SharedCache = cache, DeviceId = "web-b" });
+        await Polling.WaitUntilAsync(() => a.SelfClient.Status == SelfClientStatus.Connected && b.SelfClient.Status == SelfClientStatus.Connected, Visitor.Patience, "both instances connected");
+        await using var device = await ConnectedDeviceAsync(app.AppId);
+        await using var context = await browser.NewPhoneAsync();
+        var page = await SendAsync(context, a, device.SelfId);
+        var number = await page.Locator("#number").TextContentAsync();
+
+        // The next request of this browser reaches B: the waiting page (same path and state), its live status and the
+        // callback are all B's. Cookies are per host, not per port, so the browser's cookies go along.
+        var waiting = new Uri(page.Url);
+        await page.GotoAsync(new Uri(b.BaseAddress, waiting.PathAndQuery).ToString());
+        await Expect(page.Locator("#number")).ToHaveTextAsync(number!);
+        var request = await SignInFlowTests.NextRequestAsync(device);
+        await request.AcceptAsync(number!);
+
+        await LandsSignedInAsync(page, b, device.SelfId);
+        Assert.True(a.SelfClient.Status == SelfClientStatus.Connected && b.SelfClient.Status == SelfClientStatus.Connected, "neither instance superseded the other");
     }
 
     /// <summary>Waits for the protected page; on a time-out the failure carries the page and the site's log.</summary>

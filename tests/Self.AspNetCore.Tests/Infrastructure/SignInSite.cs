@@ -30,6 +30,9 @@ public sealed record SiteSettings
     /// <summary>Changes to the Self scheme's options.</summary>
     public Action<SelfAuthenticationOptions>? Configure { get; init; }
 
+    /// <summary>The instance's app device id (<c>Self:DeviceId</c>); two instances running at once need two.</summary>
+    public string? DeviceId { get; init; }
+
     /// <summary>A cache shared by instances (stands for Redis or SQL Server in a real deployment).</summary>
     public IDistributedCache? SharedCache { get; init; }
 }
@@ -93,6 +96,7 @@ public sealed class SignInSite : WebApplicationFactory<Program>
             ["Self:ApiUrl"] = _network.Server.BaseAddress.ToString(),
             ["Self:MessagingUrl"] = _network.Server.MessagingUri.ToString(),
             ["Self:MaxRetries"] = "1",
+            ["Self:DeviceId"] = _settings.DeviceId ?? "1",
         }));
         builder.ConfigureLogging(logging => logging.AddProvider(new CollectingLoggerProvider(Logs)));
         builder.ConfigureTestServices(services =>

@@ -75,29 +75,37 @@ internal sealed partial class AuthenticatorApp
         var number = form?["number"].ToString().Trim();
         string message;
         var ok = false;
-        try
+        if (accept && await PassphraseProblemAsync(form?["passphrase"].ToString(), context.RequestAborted).ConfigureAwait(false) is { } problem)
         {
-            if (accept)
+            // User verification is on and the passphrase is missing or wrong: nothing is sent, the request stays open.
+            message = problem;
+        }
+        else
+        {
+            try
             {
-                await NumberMatching.AcceptAsync(request, number, context.RequestAborted).ConfigureAwait(false);
-                message = $"Accepted: {request.AppName ?? request.AppId} may sign you in.";
-            }
-            else
-            {
-                await request.RejectAsync(context.RequestAborted).ConfigureAwait(false);
-                message = $"Rejected the request of {request.AppName ?? request.AppId}.";
-            }
+                if (accept)
+                {
+                    await NumberMatching.AcceptAsync(request, number, context.RequestAborted).ConfigureAwait(false);
+                    message = $"Accepted: {request.AppName ?? request.AppId} may sign you in.";
+                }
+                else
+                {
+                    await request.RejectAsync(context.RequestAborted).ConfigureAwait(false);
+                    message = $"Rejected the request of {request.AppName ?? request.AppId}.";
+                }
 
-            ok = true;
-            item.Error = null;
-        }
-        catch (RequestExpiredException)
-        {
-            message = "This request has expired: it can no longer be answered. Ask the app for a new one.";
-        }
-        catch (SelfException ex)
-        {
-            message = ex.Message;
+                ok = true;
+                item.Error = null;
+            }
+            catch (RequestExpiredException)
+            {
+                message = "This request has expired: it can no longer be answered. Ask the app for a new one.";
+            }
+            catch (SelfException ex)
+            {
+                message = ex.Message;
+            }
         }
 
         if (!ok)

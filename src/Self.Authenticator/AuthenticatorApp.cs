@@ -52,6 +52,7 @@ internal sealed partial class AuthenticatorApp(AuthenticatorOptions options) : I
         app.MapPost("/devices/add", Handler(AddDeviceAsync));
         app.MapPost("/devices/{deviceId}/revoke", RevokeAsync);
         app.MapGet("/identity", Identity);
+        app.MapPost("/identity/verification", Handler(VerificationAsync));
     }
 
     // A handler that takes only the HttpContext would bind as a RequestDelegate, which drops the IResult.
@@ -163,7 +164,7 @@ internal sealed partial class AuthenticatorApp(AuthenticatorOptions options) : I
             error ??= "Another program connected as this device and took over its connection: requests no longer arrive here. Stop it and restart 'self authenticator'.";
         }
 
-        return Html(Pages.Home(csrf, device.SelfId, _board.Items, _board.ToJson, notice, error));
+        return Html(Pages.Home(csrf, device.SelfId, _board.Items, _board.ToJson, _board.RequirePassphrase, notice, error));
     }
 
     private async Task<IResult> SetupAsync(HttpContext context)
@@ -209,7 +210,7 @@ internal sealed partial class AuthenticatorApp(AuthenticatorOptions options) : I
 
             vault.Save(device.SelfId);
             var recovery = device.ExportRecoveryKey();
-            Started(device, new LocalStore(vault.LocalFile, keys.LocalKey));
+            Started(device, vault, keys);
             return Html(Pages.Created(csrf, device.SelfId, recovery));
         }
         finally
@@ -250,7 +251,7 @@ internal sealed partial class AuthenticatorApp(AuthenticatorOptions options) : I
                 return Html(Pages.Unlock(Session.CsrfToken, vault.Settings.SelfId, ex.Message), 502);
             }
 
-            Started(device, new LocalStore(vault.LocalFile, keys.LocalKey));
+            Started(device, vault, keys);
             return Results.Redirect("/");
         }
         finally
@@ -269,9 +270,11 @@ internal sealed partial class AuthenticatorApp(AuthenticatorOptions options) : I
         Platform = "web-authenticator",
     };
 
-    private void Started(SelfDevice device, LocalStore local)
+    private void Started(SelfDevice device, PassphraseVault vault, DerivedKeys keys)
     {
+        var local = new LocalStore(vault.LocalFile, keys.LocalKey);
         _local = local;
+        Unlocked(vault, keys);
         device.RequestAnswered += (_, e) =>
         {
             var r = e.Request;
@@ -381,9 +384,16 @@ internal sealed partial class AuthenticatorApp(AuthenticatorOptions options) : I
         return Results.Redirect("/devices");
     }
 
-    private IResult Identity() => _device is { } device
-        ? Html(Pages.Identity(Session.CsrfToken, device.SelfId, QrImages.Svg(device.SelfId)))
-        : Results.Redirect("/");
+    private IResult Identity()
+    {
+        if (_device is not { } device)
+        {
+            return Results.Redirect("/");
+        }
+
+        var (notice, error) = TakeFlash();
+        return Html(Pages.Identity(Session.CsrfToken, device.SelfId, QrImages.Svg(device.SelfId), _board.RequirePassphrase, notice, error));
+    }
 
     // ---- Plumbing --------------------------------------------------------------------------------------------
 

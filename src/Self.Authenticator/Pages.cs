@@ -95,7 +95,7 @@ internal static class Pages
         </section>
         """, csrf, selfId: selfId);
 
-    public static string Home(string csrf, string selfId, IReadOnlyList<BoardItem> items, Func<BoardItem, string> json, string? notice, string? error)
+    public static string Home(string csrf, string selfId, IReadOnlyList<BoardItem> items, Func<BoardItem, string> json, bool requirePassphrase, string? notice, string? error)
     {
         var cards = new StringBuilder();
         foreach (var item in items)
@@ -109,7 +109,7 @@ internal static class Pages
             <div class="row"><h1>Requests</h1><button type="button" id="notify" class="small" hidden>Notify me</button></div>
             <p id="live" class="muted">Requests appear here as they arrive.</p>
             <div id="requests" data-csrf="{E(csrf)}"></div>
-            <noscript><p>Without JavaScript, reload to see new requests.</p>{NoScriptCards(csrf, items)}</noscript>
+            <noscript><p>Without JavaScript, reload to see new requests.</p>{NoScriptCards(csrf, items, requirePassphrase)}</noscript>
             {cards}
             </section>
             <section class="card">
@@ -129,7 +129,7 @@ internal static class Pages
         </form>
         """;
 
-    private static string NoScriptCards(string csrf, IReadOnlyList<BoardItem> items)
+    private static string NoScriptCards(string csrf, IReadOnlyList<BoardItem> items, bool requirePassphrase)
     {
         var html = new StringBuilder();
         foreach (var item in items.Where(i => i.Request.Answer is null))
@@ -137,7 +137,7 @@ internal static class Pages
             var r = item.Request;
             html.Append(CultureInfo.InvariantCulture, $"""
                 <article class="card"><h3>{E(r.AppName ?? r.AppId)}</h3><p>{E(r.Description)}</p>
-                <form method="post" action="/requests/{E(r.RequestId)}/accept">{Csrf(csrf)}{(NumberMatching.IsRequired(r) ? "<input name=\"number\" inputmode=\"numeric\" maxlength=\"2\" required>" : string.Empty)}<button class="primary">Accept</button></form>
+                <form method="post" action="/requests/{E(r.RequestId)}/accept">{Csrf(csrf)}{(NumberMatching.IsRequired(r) ? "<input name=\"number\" inputmode=\"numeric\" maxlength=\"2\" required>" : string.Empty)}{(requirePassphrase ? "<input type=\"password\" name=\"passphrase\" required autocomplete=\"current-password\" aria-label=\"Your passphrase\">" : string.Empty)}<button class="primary">Accept</button></form>
                 <form method="post" action="/requests/{E(r.RequestId)}/reject">{Csrf(csrf)}<button>Reject</button></form></article>
                 """);
         }
@@ -236,13 +236,25 @@ internal static class Pages
             """, csrf, "/devices", selfId);
     }
 
-    public static string Identity(string csrf, string selfId, string qrSvg) => Layout("My Self ID", $"""
+    public static string Identity(string csrf, string selfId, string qrSvg, bool verifyBeforeAccept, string? notice, string? error) => Layout("My Self ID", $"""
+        {Notice(notice)}{Error(error)}
         <section class="card center">
         <h1>My Self ID</h1>
         <p class="selfid" id="self-id">{E(selfId)}</p>
         <button type="button" class="copy" data-copy="{E(selfId)}">Copy</button>
         <div class="qr">{qrSvg}</div>
         <p class="muted">Give this number to an app that asks for your Self ID. It is not a secret.</p>
+        </section>
+        <section class="card" id="verification">
+        <h2>Before each Accept</h2>
+        <p class="muted">Ask for your passphrase again before this device accepts a request (user verification), so that
+        nobody who finds this page open can accept for you. It is {(verifyBeforeAccept ? "<strong>on</strong>" : "off")}.</p>
+        <form method="post" action="/identity/verification" class="stack">
+        {Csrf(csrf)}
+        <label class="check"><input type="checkbox" name="enabled" value="on"{(verifyBeforeAccept ? " checked" : string.Empty)}> Ask for my passphrase before each Accept</label>
+        <label>Your passphrase, to change this<input type="password" name="passphrase" required autocomplete="current-password"></label>
+        <button type="submit">Save</button>
+        </form>
         </section>
         """, csrf, "/identity", selfId);
 

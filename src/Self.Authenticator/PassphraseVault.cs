@@ -72,9 +72,14 @@ internal sealed class PassphraseVault
         }
     }
 
-    public void Save(string selfId)
+    public void Save(string selfId) => Write(Settings with { SelfId = selfId });
+
+    /// <summary>Keeps the person's choice of <see cref="VaultSettings.VerifyBeforeAccept"/>.</summary>
+    public void SaveVerifyBeforeAccept(bool verify) => Write(Settings with { VerifyBeforeAccept = verify });
+
+    private void Write(VaultSettings settings)
     {
-        Settings = Settings with { SelfId = selfId };
+        Settings = settings;
         System.IO.Directory.CreateDirectory(Directory);
         SecretFiles.Write(SettingsPath(Directory), Encoding.UTF8.GetBytes(JsonSerializer.Serialize(Settings, VaultJson.Default.VaultSettings)));
     }
@@ -98,6 +103,9 @@ internal sealed record VaultSettings
     public required int Iterations { get; init; }
 
     public required int MemoryBytes { get; init; }
+
+    /// <summary>Ask for the passphrase again before every Accept (user verification); off unless the person turns it on.</summary>
+    public bool VerifyBeforeAccept { get; init; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

@@ -16,6 +16,9 @@ internal sealed class RequestBoard(TimeProvider time)
     private readonly ConcurrentDictionary<string, BoardItem> _items = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<string>, byte> _streams = new();
 
+    /// <summary>Whether an Accept needs the passphrase (the person's user-verification setting), shown on each card.</summary>
+    public bool RequirePassphrase { get; set; }
+
     public IReadOnlyList<BoardItem> Items
     {
         get
@@ -97,7 +100,7 @@ internal sealed class RequestBoard(TimeProvider time)
         var now = time.GetUtcNow();
         return new RequestView(
             r.RequestId, r.AppId, r.AppName, r.Description, r.BindingMessage, r.ExpiresAt.ToUnixTimeMilliseconds(),
-            now.ToUnixTimeMilliseconds(), item.State(now), NumberMatching.IsRequired(r), r.Origin.ToString(), item.Error);
+            now.ToUnixTimeMilliseconds(), item.State(now), NumberMatching.IsRequired(r), RequirePassphrase, r.Origin.ToString(), item.Error);
     }
 }
 
@@ -123,7 +126,7 @@ internal sealed class BoardItem(IncomingRequest request)
 
 internal sealed record RequestView(
     string Id, string AppId, string? AppName, string? Description, string? BindingMessage, long ExpiresAt, long ServerNow,
-    string State, bool RequiresNumber, string Origin, string? Error);
+    string State, bool RequiresNumber, bool RequiresPassphrase, string Origin, string? Error);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(RequestView))]

@@ -62,6 +62,13 @@
         l.append(input);
         form.append(l);
       }
+      if (view.requiresPassphrase) {
+        var pl = text("label", "passphrase", "Your passphrase (this device asks for it before each Accept)");
+        var pass = text("input");
+        pass.name = "passphrase"; pass.type = "password"; pass.autocomplete = "current-password"; pass.required = true;
+        pl.append(pass);
+        form.append(pl);
+      }
       var actions = text("div", "actions");
       var accept = text("button", "primary accept", "Accept"); accept.type = "submit"; accept.value = "accept";
       var reject = text("button", "reject", "Reject"); reject.type = "submit"; reject.value = "reject"; reject.formNoValidate = true;

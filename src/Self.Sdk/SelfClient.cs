@@ -158,6 +158,9 @@ public sealed class SelfClient : IAsyncDisposable
             TimeProvider = Options.TimeProvider,
             LoggerFactory = Options.LoggerFactory,
             MaxRetries = Options.MaxRetries,
+
+            // An answer's open request leaves the store in the answer's own receive commit.
+            PrepareReceive = (message, batch) => Authentication.PrepareReceive(message, batch),
         });
         endpoint.Connected += (_, e) => Connected?.Invoke(this, e);
         endpoint.Disconnected += (_, e) => Disconnected?.Invoke(this, e);

@@ -87,6 +87,62 @@ public sealed class PipelineDurabilityTests(TestNetwork network) : IClassFixture
         Assert.Equal(40, received.Select(m => TestNetwork.TextOf(m.Jws)).Distinct().Count());
     }
 
+    [Fact]
+    public async Task PrepareReceive_ItsChangesJoinTheReceiveCommit_DurableBeforeDelivery_NoteDelivered()
+    {
+        var (app, user) = await ConnectedPairAsync();
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
+        var prepared = 0;
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"), prepareReceive: (message, batch) =>
+        {
+            Interlocked.Increment(ref prepared);
+            batch.SetValue("seen-" + message.Offset, [1]);
+            return "note " + message.Offset;
+        });
+        await appPeer.Messenger.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "warm-up"));
+        await userPeer.NextAsync();
+        await userPeer.Messenger.WhenReceivedAsync();
+
+        var before = userPeer.Store.TransactionCount;
+        await appPeer.Messenger.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "second"));
+        var received = await userPeer.NextAsync();
+
+        // Delivered with its note, and the owner's change is already durable, written in the receive's one transaction.
+        Assert.Equal("note " + received.Offset, received.Note);
+        Assert.NotNull(await userPeer.Store.GetValueAsync("seen-" + received.Offset));
+        Assert.Equal(1, userPeer.Store.TransactionCount - before);
+        Assert.Equal(2, Volatile.Read(ref prepared));
+    }
+
+    [Fact]
+    public async Task PrepareReceive_ReceiveCommitFails_OwnersChangeNotStoredEither()
+    {
+        var (app, user) = await ConnectedPairAsync();
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"), prepareReceive: (message, batch) =>
+        {
+            batch.SetValue("seen-" + message.Offset, [1]);
+            return null;
+        });
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        userPeer.Store.BeforeCommit = () =>
+        {
+            failed.TrySetResult();
+            throw new IOException("crash before COMMIT");
+        };
+        await appPeer.Messenger.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "lost with its change"));
+        await failed.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await userPeer.Connection.DisposeAsync();
+        await userPeer.Messenger.WhenReceivedAsync();
+        userPeer.Store.BeforeCommit = null;
+
+        // All or nothing: neither the receive nor what the owner added to it.
+        Assert.False(userPeer.TryTakeReceived(out _));
+        Assert.Equal(0, await userPeer.Store.GetProcessedOffsetAsync());
+        var frame = Assert.Single(userPeer.IncomingFrames);
+        Assert.Null(await userPeer.Store.GetValueAsync("seen-" + frame.Offset));
+    }
+
     private async Task<(TestIdentity App, TestIdentity User)> ConnectedPairAsync()
     {
         var app = await network.CreateAppAsync();

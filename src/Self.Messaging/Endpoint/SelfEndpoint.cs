@@ -127,7 +127,8 @@ internal sealed class SelfEndpoint : IAsyncDisposable
             _connection.Disconnected += (_, e) => Disconnected?.Invoke(this, e);
 
             messenger = new SecureMessenger(
-                Address, _store, Rest, Directory, _connection, time, _loggers.CreateLogger<SecureMessenger>(), _options.DeviceListMaxAge, _subscribers);
+                Address, _store, Rest, Directory, _connection, time, _loggers.CreateLogger<SecureMessenger>(), _options.DeviceListMaxAge, _subscribers,
+                _options.PrepareReceive);
             await messenger.InitializeAsync(_options.SigningKey, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {

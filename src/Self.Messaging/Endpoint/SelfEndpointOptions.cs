@@ -63,4 +63,11 @@ internal sealed record SelfEndpointOptions
 
     /// <summary>Optional hook to adjust the websocket before each connection.</summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
+
+    /// <summary>
+    /// Runs for each verified message before its receive commit is queued, and may add the owner's own changes to that
+    /// commit (the SDK removes the open request an answer ends), so that they land in the same transaction — one fsync
+    /// instead of two. What it returns becomes <see cref="ReceivedMessage.Note"/>. It must be quick and must not throw.
+    /// </summary>
+    public Func<ReceivedMessage, ClientStoreBatch, object?>? PrepareReceive { get; init; }
 }

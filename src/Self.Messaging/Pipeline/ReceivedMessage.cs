@@ -11,4 +11,11 @@ namespace Self.Messaging;
 /// <param name="Jws">The signed message.</param>
 /// <param name="Type">Its <c>typ</c> claim.</param>
 /// <param name="Offset">The inbox offset the server gave it.</param>
-internal sealed record ReceivedMessage(Address Sender, FlattenedJws Jws, string Type, long Offset);
+internal sealed record ReceivedMessage(Address Sender, FlattenedJws Jws, string Type, long Offset)
+{
+    /// <summary>
+    /// What the endpoint's <see cref="SelfEndpointOptions.PrepareReceive"/> made of the message before its commit
+    /// (for the SDK: the response's claims and whether its open request was removed in that commit); null otherwise.
+    /// </summary>
+    public object? Note { get; init; }
+}

@@ -50,7 +50,8 @@ internal sealed class SecureMessenger
     /// <summary>Creates the pipeline; call <see cref="InitializeAsync"/> before the connection connects.</summary>
     public SecureMessenger(
         Address self, ClientStore store, SelfRestClient rest, IdentityDirectory directory, MessagingConnection connection,
-        TimeProvider? timeProvider = null, ILogger? logger = null, TimeSpan? deviceListMaxAge = null, Subscribers<ReceivedMessage>? subscribers = null)
+        TimeProvider? timeProvider = null, ILogger? logger = null, TimeSpan? deviceListMaxAge = null, Subscribers<ReceivedMessage>? subscribers = null,
+        Func<ReceivedMessage, ClientStoreBatch, object?>? prepareReceive = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(rest);
@@ -65,7 +66,7 @@ internal sealed class SecureMessenger
         _olm = new OlmSessions(store, time);
         _oneTimeKeys = new OneTimeKeys(_olm, rest, self, _logger);
         _sender = new MessageSender(self, _olm, rest, directory, connection, time, _logger, deviceListMaxAge ?? DefaultDeviceListMaxAge);
-        _receiver = new MessageReceiver(self, _olm, _oneTimeKeys, directory, connection, time, _logger, (message, ct) => DeliverAsync(message, ct));
+        _receiver = new MessageReceiver(self, _olm, _oneTimeKeys, directory, connection, time, _logger, (message, ct) => DeliverAsync(message, ct), prepareReceive);
     }
 
     /// <summary>This endpoint's address.</summary>

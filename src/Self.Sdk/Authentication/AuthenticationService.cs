@@ -197,12 +197,20 @@ public sealed class AuthenticationService
         return new DeepLinkRequest(DeepLink.Build(_client.Options.LinksBaseUrl, callback, jws.ToJson()), pending.ConversationId);
     }
 
-    /// <summary>Checks a received message and, when it answers an open request, ends that request.</summary>
-    internal async ValueTask HandleAsync(ReceivedMessage message, CancellationToken cancellationToken)
+    /// <summary>What <see cref="PrepareReceive"/> made of a response before its receive commit.</summary>
+    private sealed record PreparedResponse(AuthenticationResponseClaims? Claims, string? Unreadable, bool StoredRequestRemoved);
+
+    /// <summary>
+    /// Runs before a received message's commit is queued: a response that answers an open request of this instance
+    /// removes that request's stored row in the same transaction as the receive (one commit per answer instead of two).
+    /// The row goes only when the response passes the checks of spec §9, which end the request whatever it says; should
+    /// it still not end it (the request ended meanwhile), the request is over anyway.
+    /// </summary>
+    internal object? PrepareReceive(ReceivedMessage message, ClientStoreBatch? batch)
     {
         if (message.Type is not (MessageTypes.FactsQueryResponse or MessageTypes.AuthenticateResponse))
         {
-            return;
+            return null;
         }
 
         AuthenticationResponseClaims claims;
@@ -212,7 +220,30 @@ public sealed class AuthenticationService
         }
         catch (Exception ex) when (ex is Protocol.SelfException or System.Text.Json.JsonException)
         {
-            Log.ResponseDropped(_logger, "unreadable claims: " + ex.Message, null, message.Sender.ToString());
+            return new PreparedResponse(null, ex.Message, StoredRequestRemoved: false);
+        }
+
+        if (batch is not null && claims.Cid is { } cid && _tracker.Find(cid) is not null && Check(claims, message) is null)
+        {
+            batch.RemoveOpenRequest(cid);
+            return new PreparedResponse(claims, null, StoredRequestRemoved: true);
+        }
+
+        return new PreparedResponse(claims, null, StoredRequestRemoved: false);
+    }
+
+    /// <summary>Checks a received message and, when it answers an open request, ends that request.</summary>
+    internal async ValueTask HandleAsync(ReceivedMessage message, CancellationToken cancellationToken)
+    {
+        if (message.Type is not (MessageTypes.FactsQueryResponse or MessageTypes.AuthenticateResponse))
+        {
+            return;
+        }
+
+        var prepared = message.Note as PreparedResponse ?? PrepareReceive(message, batch: null) as PreparedResponse;
+        if (prepared?.Claims is not { } claims)
+        {
+            Log.ResponseDropped(_logger, "unreadable claims: " + prepared?.Unreadable, null, message.Sender.ToString());
             return;
         }
 
@@ -247,7 +278,8 @@ public sealed class AuthenticationService
             claims.Cid!,
             new AuthenticationResponse(status, claims.Iss, claims.DeviceId ?? message.Sender.Device, claims.Cid!, mismatch),
             cancellationToken,
-            includeOtherInstances: true).ConfigureAwait(false);
+            includeOtherInstances: true,
+            storedRowRemoved: prepared.StoredRequestRemoved).ConfigureAwait(false);
         if (!answered)
         {
             Log.ResponseDropped(_logger, "the request was already answered or had expired", claims.Cid, message.Sender.ToString());

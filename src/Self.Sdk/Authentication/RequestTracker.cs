@@ -192,8 +192,11 @@ internal sealed class RequestTracker : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the store update.</param>
     /// <param name="includeOtherInstances">Also end a request of another instance of this app that this one does
     /// not wait on (an answer that reached every instance), once.</param>
+    /// <param name="storedRowRemoved">The request's stored row was already removed (in the commit of the answer that
+    /// ends it), so the store is not touched again.</param>
     public async Task<bool> CompleteAsync(
-        string cid, AuthenticationResponse response, CancellationToken cancellationToken = default, bool includeOtherInstances = false)
+        string cid, AuthenticationResponse response, CancellationToken cancellationToken = default, bool includeOtherInstances = false,
+        bool storedRowRemoved = false)
     {
         PendingRequest? pending;
         lock (_ownership)
@@ -219,7 +222,7 @@ internal sealed class RequestTracker : IAsyncDisposable
         Remember(cid, response);
         try
         {
-            if (_store is not null && !_disposed)
+            if (_store is not null && !_disposed && !storedRowRemoved)
             {
                 await _store.RemoveOpenRequestAsync(cid, cancellationToken).ConfigureAwait(false);
             }

@@ -44,7 +44,9 @@ public sealed class TestPeer : IAsyncDisposable
     /// <summary>The frames that arrived (not yet processed when they arrived), in order.</summary>
     public ConcurrentQueue<MessageFrame> IncomingFrames { get; } = new();
 
-    public static async Task<TestPeer> StartAsync(TestNetwork network, TestIdentity identity, string storageDirectory, string storageKey = "peer-storage-key")
+    internal static async Task<TestPeer> StartAsync(
+        TestNetwork network, TestIdentity identity, string storageDirectory, string storageKey = "peer-storage-key",
+        Func<ReceivedMessage, ClientStoreBatch, object?>? prepareReceive = null)
     {
         var store = await ClientStore.OpenAsync(storageDirectory, identity.Address, storageKey);
         var rest = network.RestFor(identity);
@@ -66,7 +68,7 @@ public sealed class TestPeer : IAsyncDisposable
                 peer!.Record(frame);
                 return messenger!.HandleFrameAsync(frame, token);
             });
-        messenger = new SecureMessenger(identity.Address, store, rest, directory, connection);
+        messenger = new SecureMessenger(identity.Address, store, rest, directory, connection, prepareReceive: prepareReceive);
         peer = new TestPeer(identity, store, connection, messenger, rest);
         await messenger.InitializeAsync(identity.DeviceKey);
         await connection.ConnectAsync();

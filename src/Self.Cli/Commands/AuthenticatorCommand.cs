@@ -52,25 +52,17 @@ internal static class AuthenticatorCommand
     private static async Task<int> RunAsync(CliContext context, int port, bool listenAny, bool noOpen, Uri server, string? data, CancellationToken cancellationToken)
     {
         var folder = data is null ? Path.Combine(SelfHome.FromEnvironment(context.GetEnvironment).Root, "authenticator") : context.ResolvePath(data);
-        AuthenticatorServer authenticator;
-        try
-        {
-            authenticator = await AuthenticatorServer.StartAsync(
-                new AuthenticatorOptions
-                {
-                    ServerUrl = server,
-                    DataDirectory = folder,
-                    Port = port,
-                    ListenAny = listenAny,
-                    TimeProvider = context.TimeProvider,
-                    LoggerFactory = context.LoggerFactory,
-                },
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            throw new CliException(ex.Message);
-        }
+        var authenticator = await StartAsync(
+            new AuthenticatorOptions
+            {
+                ServerUrl = server,
+                DataDirectory = folder,
+                Port = port,
+                ListenAny = listenAny,
+                TimeProvider = context.TimeProvider,
+                LoggerFactory = context.LoggerFactory,
+            },
+            cancellationToken).ConfigureAwait(false);
 
         await using (authenticator.ConfigureAwait(false))
         {
@@ -96,6 +88,19 @@ internal static class AuthenticatorCommand
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Starts the web authenticator; a port in use is one clear line (<see cref="CliException"/>), not a trace.</summary>
+    internal static async Task<AuthenticatorServer> StartAsync(AuthenticatorOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AuthenticatorServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new CliException(ex.Message);
+        }
     }
 
     /// <summary>Opens <paramref name="link"/> in the desktop's browser when there is a desktop; false when it cannot.</summary>

@@ -82,21 +82,10 @@ internal static class DemoCommand
         var results = new List<StepResult>();
 
         console.Write(new Rule("[bold]Self demo[/]").LeftJustified());
-        await using var server = await SelfNetworkServer.StartAsync(
-            new SelfNetworkOptions
-            {
-                Urls = "http://127.0.0.1:0",
-                DataDirectory = Path.Combine(root, "network"),
-                TimeProvider = context.TimeProvider,
-            },
-            context.LoggerFactory,
-            cancellationToken).ConfigureAwait(false);
+        await using var server = await StartNetworkAsync(context, root, cancellationToken).ConfigureAwait(false);
         Say(console, $"Network listening on {server.BaseAddress} (embedded store in {server.Options.DataDirectory})");
 
-        var created = await SelfApps.CreateAsync(server.BaseAddress, server.AdminToken, DemoAppName, context.TimeProvider, httpClient: null, cancellationToken)
-            .ConfigureAwait(false);
-        var app = new AppProfile(created.AppId, created.Name, created.Secret, created.RecoverySecret, SelfHome.NewStorageKey(), server.BaseAddress.ToString());
-        home.SaveApp(app);
+        var app = await CreateAppAsync(context, home, server, DemoAppName, cancellationToken).ConfigureAwait(false);
         Say(console, $"Created app \"{app.Name}\" with id {app.AppId}");
 
         var consent = new ScriptedConsent();
@@ -173,6 +162,28 @@ internal static class DemoCommand
         }
 
         return ExitCodes.Failed;
+    }
+
+    /// <summary>The demo's private network: SQLite in <paramref name="root"/>/network, on a free loopback port.</summary>
+    internal static Task<SelfNetworkServer> StartNetworkAsync(CliContext context, string root, CancellationToken cancellationToken) =>
+        SelfNetworkServer.StartAsync(
+            new SelfNetworkOptions
+            {
+                Urls = "http://127.0.0.1:0",
+                DataDirectory = Path.Combine(root, "network"),
+                TimeProvider = context.TimeProvider,
+            },
+            context.LoggerFactory,
+            cancellationToken);
+
+    /// <summary>Creates an app on the demo's network with its admin token and keeps its profile (the default app).</summary>
+    internal static async Task<AppProfile> CreateAppAsync(CliContext context, SelfHome home, SelfNetworkServer server, string name, CancellationToken cancellationToken)
+    {
+        var created = await SelfApps.CreateAsync(server.BaseAddress, server.AdminToken, name, context.TimeProvider, httpClient: null, cancellationToken)
+            .ConfigureAwait(false);
+        var app = new AppProfile(created.AppId, created.Name, created.Secret, created.RecoverySecret, SelfHome.NewStorageKey(), server.BaseAddress.ToString());
+        home.SaveApp(app);
+        return app;
     }
 
     private static async Task<SelfDevice> OpenUserAsync(

@@ -19,7 +19,6 @@ using Self.Cli.Home;
 using Self.Cli.Terminal;
 using Self.Network;
 using Self.Sdk;
-using Self.Sdk.Apps;
 using Spectre.Console;
 
 namespace Self.Cli.Commands;
@@ -37,36 +36,19 @@ internal static class DemoWebCommand
     {
         var console = context.Console;
         var home = new SelfHome(Path.Combine(root, "home"));
-        await using var server = await SelfNetworkServer.StartAsync(
-            new SelfNetworkOptions
-            {
-                Urls = "http://127.0.0.1:0",
-                DataDirectory = Path.Combine(root, "network"),
-                TimeProvider = context.TimeProvider,
-            },
-            context.LoggerFactory,
-            cancellationToken).ConfigureAwait(false);
+        await using var server = await DemoCommand.StartNetworkAsync(context, root, cancellationToken).ConfigureAwait(false);
 
         var app = await DemoAppAsync(context, home, server, cancellationToken).ConfigureAwait(false);
         await using var site = await StartSiteAsync(context, home, app, server.BaseAddress, Path.Combine(root, "site"), cancellationToken).ConfigureAwait(false);
-        AuthenticatorServer authenticator;
-        try
-        {
-            authenticator = await AuthenticatorServer.StartAsync(
-                new AuthenticatorOptions
-                {
-                    ServerUrl = server.BaseAddress,
-                    DataDirectory = Path.Combine(root, "authenticator"),
-                    TimeProvider = context.TimeProvider,
-                    LoggerFactory = context.LoggerFactory,
-                },
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            throw new CliException(ex.Message);
-        }
-
+        var authenticator = await AuthenticatorCommand.StartAsync(
+            new AuthenticatorOptions
+            {
+                ServerUrl = server.BaseAddress,
+                DataDirectory = Path.Combine(root, "authenticator"),
+                TimeProvider = context.TimeProvider,
+                LoggerFactory = context.LoggerFactory,
+            },
+            cancellationToken).ConfigureAwait(false);
         await using (authenticator.ConfigureAwait(false))
         {
             var siteAddress = SiteAddress(site);
@@ -114,11 +96,7 @@ internal static class DemoWebCommand
             // No app yet in this folder: create it below.
         }
 
-        var created = await SelfApps.CreateAsync(server.BaseAddress, server.AdminToken, SiteName, context.TimeProvider, httpClient: null, cancellationToken)
-            .ConfigureAwait(false);
-        var app = new AppProfile(created.AppId, created.Name, created.Secret, created.RecoverySecret, SelfHome.NewStorageKey(), server.BaseAddress.ToString());
-        home.SaveApp(app);
-        return app;
+        return await DemoCommand.CreateAppAsync(context, home, server, SiteName, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The site: a protected home page behind the app's cookie, and Sign in with Self as its challenge.</summary>

@@ -201,7 +201,14 @@ internal sealed class RequestTracker : IAsyncDisposable
         PendingRequest? pending;
         lock (_ownership)
         {
-            if (!_open.TryRemove(cid, out pending))
+            // Every ending takes this lock, so the first caller wins. The outcome is remembered before the request
+            // leaves the open set: a lookup that no longer finds it open (Find, then FindEnded) finds its outcome.
+            if (_open.TryGetValue(cid, out pending))
+            {
+                Remember(cid, response);
+                _open.TryRemove(cid, out _);
+            }
+            else
             {
                 if (!includeOtherInstances || _disposed || DescribeOther(cid) is not { } described)
                 {
@@ -209,6 +216,7 @@ internal sealed class RequestTracker : IAsyncDisposable
                 }
 
                 pending = described;
+                Remember(cid, response);
             }
 
             if (_ids is not null && _ids.TryRead(cid, out var conversation) && !conversation.IsOwn)
@@ -219,7 +227,6 @@ internal sealed class RequestTracker : IAsyncDisposable
         }
 
         pending.DisarmTimer();
-        Remember(cid, response);
         try
         {
             if (_store is not null && !_disposed && !storedRowRemoved)

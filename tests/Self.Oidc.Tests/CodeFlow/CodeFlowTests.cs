@@ -48,11 +48,7 @@ public sealed class CodeFlowTests(OidcFixture fixture)
         await using var site = await StartSiteAsync();
         await using var device = await fixture.ConnectedUserAsync();
         await using var browser = await Browser.LaunchAsync();
-        var context = await browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(site.Address.AbsoluteUri);
-        await page.GetByLabel("Your Self ID").FillAsync(device.SelfId);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Send to my device" }).ClickAsync();
+        var (context, page) = await SendFromSiteAsync(browser, site, device.SelfId);
         var request = await device.NextRequestAsync();
         var shown = await page.Locator("#number").TextContentAsync();
         var wrong = shown == "00" ? "01" : "00";
@@ -79,11 +75,7 @@ public sealed class CodeFlowTests(OidcFixture fixture)
         await using var site = await StartSiteAsync();
         await using var device = await fixture.RegisterUserAsync();
         await using var browser = await Browser.LaunchAsync();
-        var context = await browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(site.Address.AbsoluteUri);
-        await page.GetByLabel("Your Self ID").FillAsync(device.SelfId);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Send to my device" }).ClickAsync();
+        var (context, page) = await SendFromSiteAsync(browser, site, device.SelfId);
 
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Connect to Test OpenID Provider first" })).ToBeVisibleAsync();
         Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name is "self_oidc_login" or "rp_session");
@@ -155,6 +147,17 @@ public sealed class CodeFlowTests(OidcFixture fixture)
     }
 
     /// <summary>The stock handler's site shows who is signed in (a polling assertion: WaitForURL can miss a navigation).</summary>
+    /// <summary>Opens the site in a fresh context (it sends the browser to the provider's login page), enters the Self ID and sends.</summary>
+    private static async Task<(IBrowserContext Context, IPage Page)> SendFromSiteAsync(Browser browser, RelyingPartySite site, string selfId)
+    {
+        var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(site.Address.AbsoluteUri);
+        await page.GetByLabel("Your Self ID").FillAsync(selfId);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send to my device" }).ClickAsync();
+        return (context, page);
+    }
+
     private static async Task SignedInAsync(IPage page, RelyingPartySite site, string selfId)
     {
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("^" + Regex.Escape(site.Address.AbsoluteUri)), new() { Timeout = Patience });

@@ -36,19 +36,14 @@ public sealed class SharedPostgresTests(OidcFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task TwoInstances_CibaStartedOnA_RedeemedOnB_UsedIdRefusedOnBoth()
     {
-        var port = Machine.FreePort();
-        var issuer = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
+        var (urlsOfA, issuer) = IssuerOnFreePort();
         // A second `self oidc serve` with its own folder: it must find the app, keys and clients A made, not make its own.
-        await using var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "1");
+        await using var a = await StartAsync("a", urlsOfA, issuer, deviceId: "1");
         await using var b = await StartAsync("b", "http://127.0.0.1:0", issuer, deviceId: "b");
         Assert.Equal(a.AppId, b.AppId);
 
         // A client registered once (as `self oidc client add --postgres` does) is known to both.
-        OidcClientCreated created;
-        await using (var clients = await SelfOidcClients.OpenAsync(fixture.Data.Sub("pg-cli-" + Guid.NewGuid().ToString("N")), Postgres))
-        {
-            created = await clients.AddAsync(new OidcClientRegistration { Name = "Shared client", CibaMode = "poll" });
-        }
+        var created = await AddSharedClientAsync(new OidcClientRegistration { Name = "Shared client", CibaMode = "poll" });
 
         var atA = new CibaClient(fixture, created, a.BaseAddress);
         var atB = new CibaClient(fixture, created, b.BaseAddress);
@@ -86,17 +81,12 @@ public sealed class SharedPostgresTests(OidcFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task TwoInstances_SenderStopsBeforeTheAnswer_TheOtherRecordsIt_RedeemedThere()
     {
-        var port = Machine.FreePort();
-        var issuer = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-        var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "1");
+        var (urlsOfA, issuer) = IssuerOnFreePort();
+        var a = await StartAsync("a", urlsOfA, issuer, deviceId: "1");
         try
         {
             await using var b = await StartAsync("b", "http://127.0.0.1:0", issuer, deviceId: "b");
-            OidcClientCreated created;
-            await using (var clients = await SelfOidcClients.OpenAsync(fixture.Data.Sub("pg-cli-" + Guid.NewGuid().ToString("N")), Postgres))
-            {
-                created = await clients.AddAsync(new OidcClientRegistration { Name = "Shared client", CibaMode = "poll" });
-            }
+            var created = await AddSharedClientAsync(new OidcClientRegistration { Name = "Shared client", CibaMode = "poll" });
 
             await using var device = await fixture.RegisterUserAsync();
             await device.ConnectAsync(a.AppId);
@@ -122,15 +112,10 @@ public sealed class SharedPostgresTests(OidcFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task TwoInstances_ClientSecretWrongOnEither_Refused()
     {
-        var port = Machine.FreePort();
-        var issuer = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-        await using var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "1");
+        var (urlsOfA, issuer) = IssuerOnFreePort();
+        await using var a = await StartAsync("a", urlsOfA, issuer, deviceId: "1");
         await using var b = await StartAsync("b", "http://127.0.0.1:0", issuer, deviceId: "b");
-        OidcClientCreated created;
-        await using (var clients = await SelfOidcClients.OpenAsync(fixture.Data.Sub("pg-cli-" + Guid.NewGuid().ToString("N")), Postgres))
-        {
-            created = await clients.AddAsync(new OidcClientRegistration { Name = "Shared client", CibaMode = "poll" });
-        }
+        var created = await AddSharedClientAsync(new OidcClientRegistration { Name = "Shared client", CibaMode = "poll" });
 
         await using var device = await fixture.RegisterUserAsync();
         await device.ConnectAsync(a.AppId);
@@ -148,16 +133,11 @@ public sealed class SharedPostgresTests(OidcFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task TwoInstances_CodeFlow_SignedInOnA_CodeFromB_RedeemedOnA()
     {
-        var port = Machine.FreePort();
-        var issuer = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-        await using var a = await StartAsync("a", $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", issuer, deviceId: "1");
+        var (urlsOfA, issuer) = IssuerOnFreePort();
+        await using var a = await StartAsync("a", urlsOfA, issuer, deviceId: "1");
         await using var b = await StartAsync("b", "http://127.0.0.1:0", issuer, deviceId: "b");
         var redirect = new Uri("http://127.0.0.1:9/cb");
-        OidcClientCreated created;
-        await using (var clients = await SelfOidcClients.OpenAsync(fixture.Data.Sub("pg-cli-" + Guid.NewGuid().ToString("N")), Postgres))
-        {
-            created = await clients.AddAsync(new OidcClientRegistration { Name = "Shared site", RedirectUris = [redirect] });
-        }
+        var created = await AddSharedClientAsync(new OidcClientRegistration { Name = "Shared site", RedirectUris = [redirect] });
 
         await using var device = await fixture.RegisterUserAsync();
         await device.ConnectAsync(a.AppId);
@@ -218,6 +198,20 @@ public sealed class SharedPostgresTests(OidcFixture fixture) : IAsyncLifetime
         var databases = b.Services.GetRequiredService<IDbContextFactory<OidcDbContext>>();
         await using var db = await databases.CreateDbContextAsync();
         Assert.NotEmpty(await db.DataProtectionKeys.AsNoTracking().ToListAsync());
+    }
+
+    /// <summary>A free port for instance A, and the issuer both instances announce (A's address, as behind one name).</summary>
+    private static (string UrlsOfA, Uri Issuer) IssuerOnFreePort()
+    {
+        var port = Machine.FreePort().ToString(CultureInfo.InvariantCulture);
+        return ($"http://127.0.0.1:{port}", new Uri($"http://127.0.0.1:{port}/"));
+    }
+
+    /// <summary>Registers a client once in the shared database, as <c>self oidc client add --postgres</c> does.</summary>
+    private async Task<OidcClientCreated> AddSharedClientAsync(OidcClientRegistration registration)
+    {
+        await using var clients = await SelfOidcClients.OpenAsync(fixture.Data.Sub("pg-cli-" + Guid.NewGuid().ToString("N")), Postgres);
+        return await clients.AddAsync(registration);
     }
 
     /// <summary>Follows redirects on <paramref name="start"/>'s host until a page answers; returns that page's URL.</summary>

@@ -79,6 +79,9 @@ internal static partial class Log
     [LoggerMessage(2508, LogLevel.Error, "A message subscriber failed on message at offset {Offset}")]
     public static partial void SubscriberFailed(ILogger logger, Exception exception, long offset);
 
+    [LoggerMessage(2512, LogLevel.Error, "The receive step of the endpoint's owner failed on message at offset {Offset}; the message goes on without its changes")]
+    public static partial void PrepareFailed(ILogger logger, Exception exception, long offset);
+
     [LoggerMessage(2510, LogLevel.Warning, "Nobody subscribed and {Max} messages are waiting: dropped the oldest, from {Sender} at offset {Offset}")]
     public static partial void BacklogFull(ILogger logger, string sender, long offset, int max);
 

@@ -115,6 +115,26 @@ public sealed class PipelineDurabilityTests(TestNetwork network) : IClassFixture
     }
 
     [Fact]
+    public async Task PrepareReceive_Throws_MessageDeliveredWithoutNoteOrItsHalfMadeChanges()
+    {
+        var (app, user) = await ConnectedPairAsync();
+        await using var appPeer = await TestPeer.StartAsync(network, app, TempDirectory.Create("app"));
+        await using var userPeer = await TestPeer.StartAsync(network, user, TempDirectory.Create("user"), prepareReceive: (message, batch) =>
+        {
+            batch.SetValue("half-" + message.Offset, [1]);
+            throw new InvalidOperationException("owner's step failed");
+        });
+
+        await appPeer.Messenger.SendAsync(user.Id, TestNetwork.Message(app, user.Id, "still delivered"));
+        var received = await userPeer.NextAsync();
+
+        Assert.Equal("still delivered", TestNetwork.TextOf(received.Jws));
+        Assert.Null(received.Note);
+        Assert.Null(await userPeer.Store.GetValueAsync("half-" + received.Offset));
+        Assert.True(await userPeer.Store.GetProcessedOffsetAsync() >= received.Offset);
+    }
+
+    [Fact]
     public async Task PrepareReceive_ReceiveCommitFails_OwnersChangeNotStoredEither()
     {
         var (app, user) = await ConnectedPairAsync();

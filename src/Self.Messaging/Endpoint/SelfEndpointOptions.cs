@@ -67,7 +67,8 @@ internal sealed record SelfEndpointOptions
     /// <summary>
     /// Runs for each verified message before its receive commit is queued, and may add the owner's own changes to that
     /// commit (the SDK removes the open request an answer ends), so that they land in the same transaction — one fsync
-    /// instead of two. What it returns becomes <see cref="ReceivedMessage.Note"/>. It must be quick and must not throw.
+    /// instead of two. What it returns becomes <see cref="ReceivedMessage.Note"/>. It must be quick; should it throw, what it
+    /// added is dropped, the error is logged and the message is delivered without a note.
     /// </summary>
     public Func<ReceivedMessage, ClientStoreBatch, object?>? PrepareReceive { get; init; }
 }

@@ -17,8 +17,8 @@ namespace Self.Messaging;
 /// The pipeline's "receiving" job. Each frame goes through named steps: <see cref="DecryptLockedAsync"/> (under the
 /// Olm lock: addressing, the envelope, this device's Olm entry, the body), <see cref="VerifyAsync"/> (without the lock:
 /// the signed message, its key in the sender's history, the signature, the <c>jti</c>), then one queued commit of
-/// sessions, account, seen <c>jti</c> and offset (and what the owner's prepare step adds for the message). Receiving is pipelined: the next frame is opened while that commit is
-/// in flight, so they share an fsync; each frame's completion (processed offset, then delivery) runs in inbox order and
+/// sessions, account, seen <c>jti</c> and offset, with what the owner's prepare step adds for the message. Receiving
+/// is pipelined: the next frame is opened while that commit is in flight, so they share an fsync; each frame's completion (processed offset, then delivery) runs in inbox order and
 /// only after its own commit is durable. Anything that fails a check is logged and dropped.
 /// </summary>
 internal sealed class MessageReceiver(
@@ -112,8 +112,18 @@ internal sealed class MessageReceiver(
             var (received, jti) = decrypted is null ? (null, null) : await VerifyAsync(frame, decrypted, batch, cancellationToken).ConfigureAwait(false);
             if (received is not null && prepare is not null)
             {
-                // The owner's changes for this message join its commit (durable together, before delivery).
-                received = received with { Note = prepare(received, batch) };
+                // The owner's changes for this message join its commit (durable together, before delivery). A failing
+                // step must not stop the inbox: the message goes on without a note and the owner does the work itself.
+                var operations = batch.Operations.Count;
+                try
+                {
+                    received = received with { Note = prepare(received, batch) };
+                }
+                catch (Exception ex)
+                {
+                    batch.Operations.RemoveRange(operations, batch.Operations.Count - operations);
+                    Log.PrepareFailed(logger, ex, frame.Offset);
+                }
             }
 
             batch.SetProcessedOffset(frame.Offset);

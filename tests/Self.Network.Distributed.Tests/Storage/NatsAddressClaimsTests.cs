@@ -41,6 +41,7 @@ public sealed class NatsAddressClaimsTests(ServicesFixture services) : IAsyncLif
 
     private readonly SelfNatsOptions _options = services.NewNats();
     private readonly List<IAsyncDisposable> _owned = [];
+    private readonly Dictionary<NatsAddressClaims, SelfNatsConnection> _connections = [];
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -98,6 +99,10 @@ public sealed class NatsAddressClaimsTests(ServicesFixture services) : IAsyncLif
         var a = await StartAsync(new FakeTimeProvider(Start.AddMinutes(1)));
         var onA = Signal();
         using var held = a.Claim("84099724068:1", () => onA.TrySetResult());
+
+        // Only once the NATS server has A's announcement (a ping after it on A's connection) does B subscribe: had B
+        // heard it, B's claim would rightly be the newer one, and A the one to close.
+        await FlushAsync(a);
         var b = await StartAsync(new FakeTimeProvider(Start));
         var onB = Signal();
 
@@ -208,11 +213,15 @@ public sealed class NatsAddressClaimsTests(ServicesFixture services) : IAsyncLif
         }
     }
 
+    /// <summary>Returns once the NATS server has processed everything <paramref name="claims"/> has published.</summary>
+    private Task FlushAsync(NatsAddressClaims claims) => _connections[claims].Connection.PingAsync().AsTask();
+
     private async Task<NatsAddressClaims> StartAsync(TimeProvider time)
     {
         var connection = new SelfNatsConnection(_options);
         _owned.Add(connection);
         var claims = new NatsAddressClaims(connection, time);
+        _connections[claims] = connection;
         _owned.Add(claims);
         await claims.StartAsync(CancellationToken.None);
         return claims;

@@ -106,12 +106,13 @@ internal sealed class NatsInboxStore : IInboxStore, IStorageInitializer, IDescri
     }
 
     /// <summary>
-    /// True for the failures of a publish that nobody answered — no stream leader (no responders), or no reply in time
-    /// — after which the same message may be published again safely (its message id makes it once).
+    /// True for the failures of a call that nobody answered — no stream leader (no responders), or no reply in time —
+    /// after which it may be made again safely: a publish (its message id makes it once), and the reads, counts and
+    /// purges, which JetStream's API answers with <see cref="NatsJSApiNoResponseException"/> while it elects a leader.
     /// </summary>
     internal static bool IsLeaderless(Exception exception) => exception switch
     {
-        NatsJSPublishNoResponseException or NatsNoRespondersException or NatsNoReplyException or TimeoutException => true,
+        NatsJSPublishNoResponseException or NatsJSApiNoResponseException or NatsNoRespondersException or NatsNoReplyException or TimeoutException => true,
         NatsJSApiException api => api.Error.Code == 503,
         _ => false,
     };

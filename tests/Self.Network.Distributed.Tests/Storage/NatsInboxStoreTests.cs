@@ -34,6 +34,18 @@ public sealed class NatsInboxStoreTests(ServicesFixture services) : IAsyncLifeti
     }
 
     [Fact]
+    public void IsLeaderless_TheFailuresOfAnElection_AreRetriedAndOthersAreNot()
+    {
+        // Reads, counts and purges go through JetStream's API, which answers nothing while the stream elects a leader:
+        // seen in a chaos run as a delivery read that failed and closed a connection.
+        Assert.True(NatsInboxStore.IsLeaderless(new NatsJSApiNoResponseException()));
+        Assert.True(NatsInboxStore.IsLeaderless(new NatsJSPublishNoResponseException()));
+        Assert.True(NatsInboxStore.IsLeaderless(new TimeoutException()));
+        Assert.False(NatsInboxStore.IsLeaderless(new NatsJSApiException(new ApiError { Code = 400, Description = "bad request" })));
+        Assert.False(NatsInboxStore.IsLeaderless(new InvalidOperationException()));
+    }
+
+    [Fact]
     public async Task AppendAsync_AfterTheAck_TheMessageIsInTheStreamAtItsOffsetWithItsTimestamp()
     {
         var store = Store();

@@ -54,6 +54,9 @@ public sealed class ChaosTests(ServicesFixture services, ITestOutputHelper outpu
             ["SELF_Nats__Replicas"] = "3",
             ["SELF_Network__RateLimits__MessagesPerRecipient"] = "100000",
             ["SELF_Network__RateLimits__IdentitiesPerClient"] = "100000",
+
+            // Their warnings (stream calls retried, appends that failed) are printed when the test fails.
+            ["SELF_Logging__LogLevel__Default"] = "Warning",
         };
 
         // One after the other: the first creates the schema and the stream, the second finds them.
@@ -96,6 +99,7 @@ public sealed class ChaosTests(ServicesFixture services, ITestOutputHelper outpu
         var devices = new List<SelfDevice>();
         var clients = new List<SelfClient>();
         var ledger = new Ledger();
+        var logs = new LogRecorder();
         try
         {
             var apps = new List<CreatedApp>();
@@ -113,6 +117,7 @@ public sealed class ChaosTests(ServicesFixture services, ITestOutputHelper outpu
                     StorageDirectory = Path.Combine(_storage, "user-" + i.ToString(CultureInfo.InvariantCulture)),
                     StorageKey = "chaos-user-storage-key",
                     ConsentPolicy = ConsentPolicies.AlwaysAccept,
+                    LoggerFactory = logs,
                 });
                 devices.Add(device);
                 foreach (var app in apps)
@@ -131,6 +136,7 @@ public sealed class ChaosTests(ServicesFixture services, ITestOutputHelper outpu
                     StorageDirectory = Path.Combine(_storage, "app-" + app.AppId),
                     ApiUrl = balancer.ApiUrl,
                     MessagingUrl = balancer.MessagingUrl,
+                    LoggerFactory = logs,
                 });
                 await client.StartAsync();
                 client.Authentication.Subscribe(ledger.Heard);
@@ -197,6 +203,11 @@ public sealed class ChaosTests(ServicesFixture services, ITestOutputHelper outpu
             Assert.Contains(calls.Select(static c => c.Result), c => c.SentAfter > instanceKilledAfter && c.ConversationId is { } cid && outcomes.TryGetValue(cid, out var o) && o.Response.Accepted);
             Assert.True(_b!.HasExited);
         }
+        catch
+        {
+            WriteWarnings(logs);
+            throw;
+        }
         finally
         {
             foreach (var client in clients)
@@ -207,6 +218,26 @@ public sealed class ChaosTests(ServicesFixture services, ITestOutputHelper outpu
             foreach (var device in devices)
             {
                 await device.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>What went wrong on the way, for a failed run: the warnings of the apps, the devices and both instances.</summary>
+    private void WriteWarnings(LogRecorder logs)
+    {
+        const int Most = 40;
+        output.WriteLine("warnings of the apps and devices:");
+        foreach (var entry in logs.Entries.Where(static e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).Take(Most))
+        {
+            output.WriteLine($"  {entry.Level} {entry.Category}[{entry.EventId.Id}]: {entry.Message}");
+        }
+
+        foreach (var instance in new[] { _a, _b })
+        {
+            output.WriteLine($"log of {instance}:");
+            foreach (var line in (instance?.Output ?? "").Split('\n').Where(static l => l.Contains("warn", StringComparison.Ordinal) || l.Contains("fail", StringComparison.Ordinal) || l.StartsWith(' ')).Take(Most * 2))
+            {
+                output.WriteLine("  " + line.TrimEnd());
             }
         }
     }

@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 5009, Level = LogLevel.Warning, Message = "Request {Cid} of {AppId} could not be answered automatically; it stays open")]
     public static partial void AutomaticAnswerFailed(ILogger logger, string cid, string appId, Exception exception);
 
+    [LoggerMessage(EventId = 5017, Level = LogLevel.Warning, Message = "Request {Cid} of {AppId}: the answer did not get through (attempt {Attempt}: {Reason}); sending it again in {Pause}")]
+    public static partial void AutomaticAnswerRetried(ILogger logger, string cid, string appId, int attempt, TimeSpan pause, string reason);
+
     [LoggerMessage(EventId = 5010, Level = LogLevel.Error, Message = "A handler of the RequestAnswered event threw")]
     public static partial void EventHandlerFailed(ILogger logger, Exception exception);
 

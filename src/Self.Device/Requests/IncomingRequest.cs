@@ -214,6 +214,13 @@ public sealed class IncomingRequest
 
     internal void AbortAnswer() => Volatile.Write(ref _state, Open);
 
+    /// <summary>
+    /// The answer signed by the last attempt that did not get through, with the answer and number it carries. Another attempt
+    /// with the same answer and number sends this one again (same <c>jti</c>), so when the first copy was stored after all the app keeps one
+    /// and drops the other as a replay.
+    /// </summary>
+    internal (RequestAnswer Answer, string? Number, FlattenedJws Jws)? UnsentAnswer { get; set; }
+
     internal string StateDescription => Volatile.Read(ref _state) == Done ? _answer.ToString()!.ToLowerInvariant() : "being answered";
 }
 

@@ -16,6 +16,12 @@ public sealed partial class SelfDevice
 {
     private const int MaxBindingMessageLength = RequestRules.MaxBindingMessageLength;
 
+    /// <summary>How long the device keeps trying to send an answer it gave on its own (within the request's expiry).</summary>
+    private static readonly TimeSpan AutomaticAnswerPatience = TimeSpan.FromMinutes(2);
+
+    /// <summary>The longest pause between two attempts at such an answer.</summary>
+    private static readonly TimeSpan MaxAutomaticAnswerPause = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// The requests a person should answer, as they arrive (and those still open from before a restart): only requests
     /// that passed every check, come from a connected app, and that the consent policy left to a person
@@ -110,43 +116,22 @@ public sealed partial class SelfDevice
         span?.SetTag("self.answer", answer switch { RequestAnswer.Accepted => "accepted", RequestAnswer.Rejected => "rejected", _ => "unauthorized" });
         span?.SetTag("self.by_policy", byPolicy);
         DeviceSession session;
+        FlattenedJws? response = null;
         try
         {
             session = Session;
-            var status = answer switch
-            {
-                RequestAnswer.Accepted => ResponseStatuses.Accepted,
-                RequestAnswer.Rejected => ResponseStatuses.Rejected,
-                _ => ResponseStatuses.Unauthorized,
-            };
-            var type = MessageTypes.ResponseTypeFor(request.Type)!;
-            var response = SignedMessage.Sign(
-                new AuthenticationResponseClaims
-                {
-                    Typ = type,
-                    Iss = SelfId,
-                    Sub = SelfId,
-                    Aud = request.AppId,
-                    Iat = now,
-                    Exp = request.ExpiresAt,
-                    Cid = request.ConversationId,
-                    Jti = Guid.NewGuid().ToString(),
-                    Status = status,
-                    Auth = true,
-                    Facts = [],
-                    DeviceId = DeviceId,
-                    Number = answer == RequestAnswer.Accepted ? number : null,
-                },
-                session.Key);
+            response = request.UnsentAnswer is { } unsent && unsent.Answer == answer && unsent.Number == number ? unsent.Jws : Sign(request, answer, number, now, session);
             await session.Endpoint.SendAsync(request.AppId, response, request.ResponseSubtype, priority: 0, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.GetType().Name);
+            request.UnsentAnswer = response is null ? null : (answer, number, response);
             request.AbortAnswer();
             throw;
         }
 
+        request.UnsentAnswer = null;
         request.CompleteAnswer(answer);
         if (request.Origin != RequestOrigin.Message)
         {
@@ -173,6 +158,88 @@ public sealed partial class SelfDevice
             Log.EventHandlerFailed(_logger, ex);
         }
     }
+
+    private FlattenedJws Sign(IncomingRequest request, RequestAnswer answer, string? number, DateTimeOffset now, DeviceSession session)
+    {
+        var status = answer switch
+        {
+            RequestAnswer.Accepted => ResponseStatuses.Accepted,
+            RequestAnswer.Rejected => ResponseStatuses.Rejected,
+            _ => ResponseStatuses.Unauthorized,
+        };
+        return SignedMessage.Sign(
+            new AuthenticationResponseClaims
+            {
+                Typ = MessageTypes.ResponseTypeFor(request.Type)!,
+                Iss = SelfId,
+                Sub = SelfId,
+                Aud = request.AppId,
+                Iat = now,
+                Exp = request.ExpiresAt,
+                Cid = request.ConversationId,
+                Jti = Guid.NewGuid().ToString(),
+                Status = status,
+                Auth = true,
+                Facts = [],
+                DeviceId = DeviceId,
+                Number = answer == RequestAnswer.Accepted ? number : null,
+            },
+            session.Key);
+    }
+
+    /// <summary>
+    /// Sends the answer the device gave on its own (the consent policy's, or unauthorized for an app that is not
+    /// connected). No person is there to press the button again, so a send the network may not have taken — the
+    /// connection dropped before the server answered, the server could not store it, the network was unreachable or
+    /// rate limited — is sent again (the same signed answer) after a pause that doubles, while the request is open, for
+    /// at most <see cref="AutomaticAnswerPatience"/>. False when it did not get through: the request is then left to a
+    /// person, and kept for after a restart.
+    /// </summary>
+    private async Task<bool> AnswerByPolicyAsync(IncomingRequest request, RequestAnswer answer, CancellationToken cancellationToken)
+    {
+        var giveUpAt = _time.GetUtcNow() + AutomaticAnswerPatience;
+        var pause = TimeSpan.FromMilliseconds(250);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await AnswerAsync(request, answer, byPolicy: true, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex) when (ex is SelfException or ObjectDisposedException or InvalidOperationException)
+            {
+                var wait = ex is MessageRefusedException { RetryAfter: { } asked } && asked > pause ? asked : pause;
+                var resumeAt = _time.GetUtcNow() + wait;
+                if (!MaySendAgain(ex) || resumeAt >= request.ExpiresAt || resumeAt >= giveUpAt || cancellationToken.IsCancellationRequested)
+                {
+                    Log.AutomaticAnswerFailed(_logger, request.ConversationId, request.AppId, ex);
+                    return false;
+                }
+
+                Log.AutomaticAnswerRetried(_logger, request.ConversationId, request.AppId, attempt, wait, ex.Message);
+                try
+                {
+                    await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping: kept as open, the policy decides again after the restart.
+                    return false;
+                }
+
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxAutomaticAnswerPause.Ticks));
+            }
+        }
+    }
+
+    /// <summary>True when the network may not have taken the answer for a reason that can pass: sending it again may work.</summary>
+    private static bool MaySendAgain(Exception exception) => exception switch
+    {
+        ConnectionLostException or ServerUnreachableException => true,
+        MessageRefusedException refused => refused.ErrorType == Protocol.Frames.ErrType.ErrInternal || refused.IsRateLimited,
+        SelfApiException api => (int)api.StatusCode >= 500 || api is RateLimitedException,
+        _ => false,
+    };
 
     // ---- Receiving --------------------------------------------------------------------------------------------
 
@@ -223,15 +290,7 @@ public sealed partial class SelfDevice
 
         if (!connected)
         {
-            try
-            {
-                await AnswerAsync(request, RequestAnswer.Unauthorized, byPolicy: true, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is SelfException or ObjectDisposedException or InvalidOperationException)
-            {
-                Log.AutomaticAnswerFailed(_logger, request.ConversationId, request.AppId, ex);
-            }
-
+            await AnswerByPolicyAsync(request, RequestAnswer.Unauthorized, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -263,19 +322,10 @@ public sealed partial class SelfDevice
             decision = ConsentDecision.Ask;
         }
 
-        if (decision is ConsentDecision.Accept or ConsentDecision.Reject)
+        if (decision is ConsentDecision.Accept or ConsentDecision.Reject
+            && await AnswerByPolicyAsync(request, decision == ConsentDecision.Accept ? RequestAnswer.Accepted : RequestAnswer.Rejected, cancellationToken).ConfigureAwait(false))
         {
-            try
-            {
-                await AnswerAsync(request, decision == ConsentDecision.Accept ? RequestAnswer.Accepted : RequestAnswer.Rejected, byPolicy: true, cancellationToken)
-                    .ConfigureAwait(false);
-                return;
-            }
-            catch (Exception ex) when (ex is SelfException or ObjectDisposedException or InvalidOperationException)
-            {
-                // Left to a person, who may try again.
-                Log.AutomaticAnswerFailed(_logger, request.ConversationId, request.AppId, ex);
-            }
+            return;
         }
 
         // Kept in the store only while a person has it: it comes back after a restart.

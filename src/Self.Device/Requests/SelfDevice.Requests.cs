@@ -19,6 +19,9 @@ public sealed partial class SelfDevice
     /// <summary>How long the device keeps trying to send an answer it gave on its own (within the request's expiry).</summary>
     private static readonly TimeSpan AutomaticAnswerPatience = TimeSpan.FromMinutes(2);
 
+    /// <summary>The pause before the second attempt at such an answer; it doubles on each further one.</summary>
+    private static readonly TimeSpan FirstAutomaticAnswerPause = TimeSpan.FromMilliseconds(250);
+
     /// <summary>The longest pause between two attempts at such an answer.</summary>
     private static readonly TimeSpan MaxAutomaticAnswerPause = TimeSpan.FromSeconds(5);
 
@@ -191,14 +194,13 @@ public sealed partial class SelfDevice
     /// Sends the answer the device gave on its own (the consent policy's, or unauthorized for an app that is not
     /// connected). No person is there to press the button again, so a send the network may not have taken — the
     /// connection dropped before the server answered, the server could not store it, the network was unreachable or
-    /// rate limited — is sent again (the same signed answer) after a pause that doubles, while the request is open, for
+    /// rate limited — is sent again (the same signed answer) after a pause that doubles (<see cref="Backoff"/>), while the request is open, for
     /// at most <see cref="AutomaticAnswerPatience"/>. False when it did not get through: the request is then left to a
     /// person, and kept for after a restart.
     /// </summary>
     private async Task<bool> AnswerByPolicyAsync(IncomingRequest request, RequestAnswer answer, CancellationToken cancellationToken)
     {
         var giveUpAt = _time.GetUtcNow() + AutomaticAnswerPatience;
-        var pause = TimeSpan.FromMilliseconds(250);
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -208,7 +210,8 @@ public sealed partial class SelfDevice
             }
             catch (Exception ex) when (ex is SelfException or ObjectDisposedException or InvalidOperationException)
             {
-                var wait = ex is MessageRefusedException { RetryAfter: { } asked } && asked > pause ? asked : pause;
+                var pause = Backoff.Delay(attempt - 1, FirstAutomaticAnswerPause, MaxAutomaticAnswerPause);
+                var wait = RetryAfter(ex) is { } asked && asked > pause ? asked : pause;
                 var resumeAt = _time.GetUtcNow() + wait;
                 if (!MaySendAgain(ex) || resumeAt >= request.ExpiresAt || resumeAt >= giveUpAt || cancellationToken.IsCancellationRequested)
                 {
@@ -226,8 +229,6 @@ public sealed partial class SelfDevice
                     // Stopping: kept as open, the policy decides again after the restart.
                     return false;
                 }
-
-                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxAutomaticAnswerPause.Ticks));
             }
         }
     }
@@ -239,6 +240,14 @@ public sealed partial class SelfDevice
         MessageRefusedException refused => refused.ErrorType == Protocol.Frames.ErrType.ErrInternal || refused.IsRateLimited,
         SelfApiException api => (int)api.StatusCode >= 500 || api is RateLimitedException,
         _ => false,
+    };
+
+    /// <summary>How long a rate-limited refusal asked the device to wait, if it did.</summary>
+    private static TimeSpan? RetryAfter(Exception exception) => exception switch
+    {
+        MessageRefusedException refused => refused.RetryAfter,
+        RateLimitedException limited => limited.RetryAfter,
+        _ => null,
     };
 
     // ---- Receiving --------------------------------------------------------------------------------------------

@@ -101,6 +101,9 @@ public sealed partial class SelfDevice : IAsyncDisposable
 
     private Uri ServerUrl { get; }
 
+    /// <summary>How many transactions the device's store has committed (for tests of how its writes are grouped).</summary>
+    internal long StoreTransactionCount => Session.Endpoint.Store.TransactionCount;
+
     private DeviceSession Session
     {
         get
@@ -468,6 +471,8 @@ public sealed partial class SelfDevice : IAsyncDisposable
             LoggerFactory = Options.LoggerFactory,
             HttpClient = _http,
             MaxRetries = Options.MaxRetries,
+            // A request and the answer the device gives at once are committed together (one fsync, not two).
+            CommitReceiveWithAnswer = true,
         });
 
         // The session is in place before the connection opens: requests waiting in the inbox are answered with it.

@@ -221,6 +221,12 @@ public sealed class IncomingRequest
     /// </summary>
     internal (RequestAnswer Answer, string? Number, FlattenedJws Jws)? UnsentAnswer { get; set; }
 
+    /// <summary>
+    /// The message it came in, while its receive may not be committed yet: the answer's commit then carries it
+    /// (<see cref="Self.Messaging.ReceivedMessage.Commit"/>). Null for scanned requests and those restored from the store.
+    /// </summary>
+    internal Self.Messaging.ReceivedMessage? Received { get; init; }
+
     internal string StateDescription => Volatile.Read(ref _state) == Done ? _answer.ToString()!.ToLowerInvariant() : "being answered";
 }
 

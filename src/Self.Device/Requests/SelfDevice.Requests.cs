@@ -124,7 +124,8 @@ public sealed partial class SelfDevice
         {
             session = Session;
             response = request.UnsentAnswer is { } unsent && unsent.Answer == answer && unsent.Number == number ? unsent.Jws : Sign(request, answer, number, now, session);
-            await session.Endpoint.SendAsync(request.AppId, response, request.ResponseSubtype, priority: 0, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await session.Endpoint.SendAsync(
+                request.AppId, response, request.ResponseSubtype, priority: 0, answering: request.Received, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -222,6 +223,12 @@ public sealed partial class SelfDevice
                 Log.AutomaticAnswerRetried(_logger, request.ConversationId, request.AppId, attempt, wait, ex.Message);
                 try
                 {
+                    // The request itself is not left waiting for the answer's commit meanwhile.
+                    if (request.Received?.Commit is { } receive)
+                    {
+                        await receive.CommitAsync().ConfigureAwait(false);
+                    }
+
                     await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
@@ -284,7 +291,7 @@ public sealed partial class SelfDevice
         }
 
         var name = claims.AppName ?? await AppNameAsync(session, claims.Iss, requireExisting: false, cancellationToken).ConfigureAwait(false);
-        var request = new IncomingRequest(this, message.Jws, claims, name, RequestOrigin.Message);
+        var request = new IncomingRequest(this, message.Jws, claims, name, RequestOrigin.Message) { Received = message };
 
         bool connected;
         try
@@ -341,9 +348,12 @@ public sealed partial class SelfDevice
         if (!request.IsStored)
         {
             var stored = new StoredRequest(request.Jws.Payload, request.Jws.Protected, request.Jws.Signature, request.AppName);
-            await session.Endpoint.Store.SaveOpenRequestAsync(
-                request.StoreKey, JsonSerializer.Serialize(stored, StoredRequestJsonContext.Default.StoredRequest), request.ExpiresAt, CancellationToken.None)
-                .ConfigureAwait(false);
+            var store = session.Endpoint.Store;
+            var batch = store.CreateBatch().SaveOpenRequest(
+                request.StoreKey, JsonSerializer.Serialize(stored, StoredRequestJsonContext.Default.StoredRequest), request.ExpiresAt);
+
+            // With the request's receive when that is still waiting: kept for the person exactly when it was received.
+            await (request.Received?.Commit is { } receive ? receive.CommitWith(batch) : store.CommitAsync(batch, CancellationToken.None)).ConfigureAwait(false);
             request.IsStored = true;
         }
 

@@ -128,7 +128,7 @@ internal sealed class SelfEndpoint : IAsyncDisposable
 
             messenger = new SecureMessenger(
                 Address, _store, Rest, Directory, _connection, time, _loggers.CreateLogger<SecureMessenger>(), _options.DeviceListMaxAge, _subscribers,
-                _options.PrepareReceive);
+                _options.PrepareReceive, _options.CommitReceiveWithAnswer);
             await messenger.InitializeAsync(_options.SigningKey, cancellationToken).ConfigureAwait(false);
             lock (_gate)
             {
@@ -183,8 +183,8 @@ internal sealed class SelfEndpoint : IAsyncDisposable
     /// <summary>Encrypts and sends a signed message to every device of <paramref name="recipientId"/> (see <see cref="SecureMessenger.SendAsync"/>).</summary>
     public Task SendAsync(
         string recipientId, FlattenedJws message, MsgSubType subtype = MsgSubType.Unknown, uint priority = 0, ClientStoreBatch? alongWith = null,
-        CancellationToken cancellationToken = default) =>
-        Messenger.SendAsync(recipientId, message, subtype, priority, alongWith, cancellationToken);
+        ReceivedMessage? answering = null, CancellationToken cancellationToken = default) =>
+        Messenger.SendAsync(recipientId, message, subtype, priority, alongWith, answering, cancellationToken);
 
     /// <summary>Closes the websocket (code 3999) and the store.</summary>
     public async ValueTask DisposeAsync()

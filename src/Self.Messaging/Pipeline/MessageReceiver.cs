@@ -20,11 +20,17 @@ namespace Self.Messaging;
 /// sessions, account, seen <c>jti</c> and offset, with what the owner's prepare step adds for the message. Receiving
 /// is pipelined: the next frame is opened while that commit is in flight, so they share an fsync; each frame's completion (processed offset, then delivery) runs in inbox order and
 /// only after its own commit is durable. Anything that fails a check is logged and dropped.
+/// <para>
+/// With <paramref name="commitWithAnswer"/> (a device that answers what it receives), frames are opened one at a time
+/// in the completion order instead, and a message's commit is not queued before delivery: it waits in
+/// <see cref="ReceivedMessage.Commit"/> for the answer's own commit to carry it (one transaction, one fsync, before the
+/// answer leaves), or for the handlers to end. The processed offset still moves only once it is durable.
+/// </para>
 /// </summary>
 internal sealed class MessageReceiver(
     Address self, OlmSessions olm, OneTimeKeys oneTimeKeys, IdentityDirectory directory, MessagingConnection connection,
     TimeProvider time, ILogger logger, Func<ReceivedMessage, CancellationToken, Task> deliver,
-    Func<ReceivedMessage, ClientStoreBatch, object?>? prepare = null)
+    Func<ReceivedMessage, ClientStoreBatch, object?>? prepare = null, bool commitWithAnswer = false)
 {
     // At most this many frames wait for their commit.
     private const int MaxReceivesInFlight = 64;
@@ -65,6 +71,19 @@ internal sealed class MessageReceiver(
         }
 
         await _receiveWindow.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (commitWithAnswer)
+        {
+            // Opened after the previous frame is done: its receive may still be waiting for its answer's commit, and
+            // the offsets must reach the store in order.
+            Interlocked.Exchange(ref _openedOffset, Math.Max(Interlocked.Read(ref _openedOffset), frame.Offset));
+            lock (_receiveGate)
+            {
+                _receiveTail = OpenThenCompleteAsync(_receiveTail, frame, cancellationToken);
+            }
+
+            return;
+        }
+
         Opened opened;
         try
         {
@@ -92,6 +111,29 @@ internal sealed class MessageReceiver(
     }
 
     private sealed record Opened(Task Durable, ReceivedMessage? Message, string? Jti, bool Replenish);
+
+    private async Task OpenThenCompleteAsync(Task previous, MessageFrame frame, CancellationToken cancellationToken)
+    {
+        Opened opened;
+        try
+        {
+            await previous.ConfigureAwait(false);
+            opened = await OpenFrameAsync(frame, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // As when the connection's handler fails: logged (unless stopping), and the frame comes again after a restart.
+            if (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                Log.HandlerFailed(logger, ex, frame.Id, frame.Offset);
+            }
+
+            _receiveWindow.Release();
+            return;
+        }
+
+        await CompleteReceiveAsync(Task.CompletedTask, frame, opened, cancellationToken).ConfigureAwait(false);
+    }
 
     // The Olm lock is held for the decryption only, unless the Olm account changed (a pre-key message): account exports
     // must land in the order they were made, so that commit is queued under the lock. Session rows are ordered by stamp.
@@ -132,6 +174,14 @@ internal sealed class MessageReceiver(
                 _pendingJtis[jti] = 0;
             }
 
+            if (commitWithAnswer && received is not null && !batch.SavesAccount)
+            {
+                // Queued by the answer's commit or after the handlers (CompleteReceiveAsync); an account export is
+                // not held back, because account exports must land in the order they were made.
+                var commit = new ReceiveCommit(olm.Store, batch);
+                return new Opened(Task.CompletedTask, received with { Commit = commit }, jti, replenish);
+            }
+
             // Whatever the caller's token says: the sessions moved on in memory.
             var durable = olm.Store.CommitAsync(batch, CancellationToken.None);
             return new Opened(durable, received, jti, replenish);
@@ -147,25 +197,40 @@ internal sealed class MessageReceiver(
         try
         {
             await previous.ConfigureAwait(false);
-            try
+            if (opened.Message?.Commit is { } held)
             {
-                await opened.Durable.ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                Log.ReceiveNotPersisted(logger, ex, frame.Id, frame.Offset);
-                return;
-            }
+                // Delivered first: the answer's commit carries the receive, or it is committed alone once the
+                // handlers are done. Acknowledged (the offset) only once durable either way.
+                await DeliverHeldAsync(opened.Message, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await held.CommitAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.ReceiveNotPersisted(logger, ex, frame.Id, frame.Offset);
+                    return;
+                }
 
-            if (frame.Offset > Interlocked.Read(ref _processedOffset))
-            {
-                Interlocked.Exchange(ref _processedOffset, frame.Offset);
+                AdvanceProcessedOffset(frame.Offset);
             }
-
-            connection.AdvanceProcessedOffset(frame.Offset);
-            if (opened.Message is not null)
+            else
             {
-                await deliver(opened.Message, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await opened.Durable.ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    Log.ReceiveNotPersisted(logger, ex, frame.Id, frame.Offset);
+                    return;
+                }
+
+                AdvanceProcessedOffset(frame.Offset);
+                if (opened.Message is not null)
+                {
+                    await deliver(opened.Message, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             if (opened.Replenish)
@@ -185,6 +250,29 @@ internal sealed class MessageReceiver(
             }
 
             _receiveWindow.Release();
+        }
+    }
+
+    private void AdvanceProcessedOffset(long offset)
+    {
+        if (offset > Interlocked.Read(ref _processedOffset))
+        {
+            Interlocked.Exchange(ref _processedOffset, offset);
+        }
+
+        connection.AdvanceProcessedOffset(offset);
+    }
+
+    private async Task DeliverHeldAsync(ReceivedMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await deliver(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // The message was handled as far as the handlers got: its receive is committed all the same.
+            Log.SubscriberFailed(logger, ex, message.Offset);
         }
     }
 

@@ -30,13 +30,14 @@ internal sealed class MessageSender(
     private readonly ConcurrentDictionary<string, (IReadOnlyList<string> Devices, DateTimeOffset Until)> _deviceLists = new(StringComparer.Ordinal);
 
     public async Task SendAsync(
-        string recipientId, FlattenedJws message, MsgSubType subtype, uint priority, ClientStoreBatch? alongWith, CancellationToken cancellationToken)
+        string recipientId, FlattenedJws message, MsgSubType subtype, uint priority, ClientStoreBatch? alongWith, ReceiveCommit? answering,
+        CancellationToken cancellationToken)
     {
         try
         {
             var targets = await TargetsAsync(recipientId, cancellationToken).ConfigureAwait(false);
             var (material, failures) = await PrepareMissingSessionsAsync(recipientId, targets, cancellationToken).ConfigureAwait(false);
-            var sealedMessage = await EncryptAsync(recipientId, message, targets, material, failures, alongWith, cancellationToken).ConfigureAwait(false);
+            var sealedMessage = await EncryptAsync(recipientId, message, targets, material, failures, alongWith, answering, cancellationToken).ConfigureAwait(false);
 
             // The sessions moved on: nothing leaves before they are durable, whatever the caller's token says.
             await sealedMessage.Durable.ConfigureAwait(false);
@@ -154,7 +155,7 @@ internal sealed class MessageSender(
     // exports and the caller's changes are queued as one commit before the lock is released.
     private async Task<SealedMessage> EncryptAsync(
         string recipientId, FlattenedJws message, List<Address> targets, Dictionary<Address, (string IdentityKey, string OneTimeKey)> material,
-        List<Exception> failures, ClientStoreBatch? alongWith, CancellationToken cancellationToken)
+        List<Exception> failures, ClientStoreBatch? alongWith, ReceiveCommit? answering, CancellationToken cancellationToken)
     {
         var plaintext = message.ToUtf8Bytes();
         using (await olm.LockAsync(cancellationToken).ConfigureAwait(false))
@@ -207,8 +208,10 @@ internal sealed class MessageSender(
             }
 
             // Queued under the lock, so it lands after every earlier export; awaited without it, so that concurrent
-            // sends and receives share one transaction.
-            return new SealedMessage(envelope, sentTo, olm.Store.CommitAsync(batch, CancellationToken.None));
+            // sends and receives share one transaction. An answer carries its message's receive when that is not
+            // committed yet: both durable in one transaction before the answer leaves.
+            var durable = answering is not null ? answering.CommitWith(batch) : olm.Store.CommitAsync(batch, CancellationToken.None);
+            return new SealedMessage(envelope, sentTo, durable);
         }
     }
 

@@ -18,4 +18,11 @@ internal sealed record ReceivedMessage(Address Sender, FlattenedJws Jws, string 
     /// (for the SDK: the response's claims and whether its open request was removed in that commit); null otherwise.
     /// </summary>
     public object? Note { get; init; }
+
+    /// <summary>
+    /// When the endpoint commits a receive with its answer (<see cref="SelfEndpointOptions.CommitReceiveWithAnswer"/>):
+    /// the receive's commit, not queued yet while the handlers run. An answer sent with
+    /// <c>answering:</c> this message joins it; null when the receive was durable before delivery.
+    /// </summary>
+    public ReceiveCommit? Commit { get; init; }
 }

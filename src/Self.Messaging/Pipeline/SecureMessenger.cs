@@ -51,7 +51,7 @@ internal sealed class SecureMessenger
     public SecureMessenger(
         Address self, ClientStore store, SelfRestClient rest, IdentityDirectory directory, MessagingConnection connection,
         TimeProvider? timeProvider = null, ILogger? logger = null, TimeSpan? deviceListMaxAge = null, Subscribers<ReceivedMessage>? subscribers = null,
-        Func<ReceivedMessage, ClientStoreBatch, object?>? prepareReceive = null)
+        Func<ReceivedMessage, ClientStoreBatch, object?>? prepareReceive = null, bool commitReceiveWithAnswer = false)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(rest);
@@ -66,7 +66,7 @@ internal sealed class SecureMessenger
         _olm = new OlmSessions(store, time);
         _oneTimeKeys = new OneTimeKeys(_olm, rest, self, _logger);
         _sender = new MessageSender(self, _olm, rest, directory, connection, time, _logger, deviceListMaxAge ?? DefaultDeviceListMaxAge);
-        _receiver = new MessageReceiver(self, _olm, _oneTimeKeys, directory, connection, time, _logger, (message, ct) => DeliverAsync(message, ct), prepareReceive);
+        _receiver = new MessageReceiver(self, _olm, _oneTimeKeys, directory, connection, time, _logger, (message, ct) => DeliverAsync(message, ct), prepareReceive, commitReceiveWithAnswer);
     }
 
     /// <summary>This endpoint's address.</summary>
@@ -136,16 +136,18 @@ internal sealed class SecureMessenger
     /// (from the REST 403 or the server's ERR); an unknown recipient a <see cref="SelfApiException"/> with 404.
     /// The frame's <c>message_type</c> is the message's own <c>typ</c> (spec §6). Changes in <paramref name="alongWith"/>
     /// (an open request, say) are committed in the same transaction as the sessions, before any frame leaves; they are
-    /// not committed when the message cannot be encrypted to any device.
+    /// not committed when the message cannot be encrypted to any device. When <paramref name="answering"/> is a received
+    /// message whose receive is not committed yet (<see cref="ReceivedMessage.Commit"/>), that receive is committed in
+    /// the same transaction too.
     /// </summary>
     public Task SendAsync(
         string recipientId, FlattenedJws message, MsgSubType subtype = MsgSubType.Unknown, uint priority = 0, ClientStoreBatch? alongWith = null,
-        CancellationToken cancellationToken = default)
+        ReceivedMessage? answering = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(recipientId);
         ArgumentNullException.ThrowIfNull(message);
         _ = _olm.Account;
-        return _sender.SendAsync(recipientId, message, subtype, priority, alongWith, cancellationToken);
+        return _sender.SendAsync(recipientId, message, subtype, priority, alongWith, answering?.Commit, cancellationToken);
     }
 
     /// <summary>Forgets the cached device list of <paramref name="recipientId"/>, so the next send fetches it again.</summary>

@@ -354,7 +354,7 @@ public sealed class AuthenticationService
         try
         {
             await endpoint.SendAsync(
-                selfId, jws, MsgSubType.AuthenticationReq, priority: 1, stored, cancellationToken).ConfigureAwait(false);
+                selfId, jws, MsgSubType.AuthenticationReq, priority: 1, stored, cancellationToken: cancellationToken).ConfigureAwait(false);
             Log.RequestSent(_logger, cid, selfId, expires);
             return pending;
         }

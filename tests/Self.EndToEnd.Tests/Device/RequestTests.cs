@@ -152,6 +152,36 @@ public sealed class RequestTests(NetworkFixture network) : IDisposable
     }
 
     [Fact]
+    public async Task OneCommitPerRequest_ThePolicysAnswerCarriesItsReceive_APersonsRequestIsKeptInIt()
+    {
+        var (app, client) = await TestIdentities.StartClientAsync(network, _storage);
+        await using var _ = client;
+        var policy = ConsentPolicies.From(r => r.BindingMessage == "ask" ? ConsentDecision.Ask : ConsentDecision.Accept);
+        await using var device = await DeviceKit.RegisterAsync(network, _storage, "one-commit", policy);
+        await device.ConnectAsync(app.AppId);
+
+        // The first request makes the sessions: a pre-key message changes the Olm account, which is committed alone.
+        Assert.Equal(AuthenticationStatus.Accepted, (await client.Authentication.RequestAsync(device.SelfId).WaitAsync(DeviceKit.Patience)).Status);
+
+        // Then each request and its answer are one transaction: durable together before the answer leaves.
+        var before = device.StoreTransactionCount;
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(AuthenticationStatus.Accepted, (await client.Authentication.RequestAsync(device.SelfId).WaitAsync(DeviceKit.Patience)).Status);
+        }
+
+        Assert.Equal(3, device.StoreTransactionCount - before);
+
+        // A request left to a person is kept (for after a restart) in its receive's transaction.
+        before = device.StoreTransactionCount;
+        var pending = client.Authentication.RequestAsync(device.SelfId, new AuthenticationRequestOptions { BindingMessage = "ask" });
+        var asked = await device.NextRequestAsync();
+        Assert.Equal(1, device.StoreTransactionCount - before);
+        await asked.AcceptAsync();
+        Assert.Equal(AuthenticationStatus.Accepted, (await pending.WaitAsync(DeviceKit.Patience)).Status);
+    }
+
+    [Fact]
     public async Task UnconnectedApp_RequestStillInTheInbox_AnsweredUnauthorizedAndNotShown()
     {
         // The network carries requests only from connected apps: the request reaches the second device's inbox while

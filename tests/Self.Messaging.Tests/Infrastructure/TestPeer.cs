@@ -46,7 +46,7 @@ public sealed class TestPeer : IAsyncDisposable
 
     internal static async Task<TestPeer> StartAsync(
         TestNetwork network, TestIdentity identity, string storageDirectory, string storageKey = "peer-storage-key",
-        Func<ReceivedMessage, ClientStoreBatch, object?>? prepareReceive = null)
+        Func<ReceivedMessage, ClientStoreBatch, object?>? prepareReceive = null, bool commitReceiveWithAnswer = false)
     {
         var store = await ClientStore.OpenAsync(storageDirectory, identity.Address, storageKey);
         var rest = network.RestFor(identity);
@@ -68,7 +68,7 @@ public sealed class TestPeer : IAsyncDisposable
                 peer!.Record(frame);
                 return messenger!.HandleFrameAsync(frame, token);
             });
-        messenger = new SecureMessenger(identity.Address, store, rest, directory, connection, prepareReceive: prepareReceive);
+        messenger = new SecureMessenger(identity.Address, store, rest, directory, connection, prepareReceive: prepareReceive, commitReceiveWithAnswer: commitReceiveWithAnswer);
         peer = new TestPeer(identity, store, connection, messenger, rest);
         await messenger.InitializeAsync(identity.DeviceKey);
         await connection.ConnectAsync();

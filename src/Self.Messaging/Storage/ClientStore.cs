@@ -32,6 +32,9 @@ internal sealed partial class ClientStore : IAsyncDisposable
     // At most this many batches go into one transaction; the rest wait for the next.
     private const int MaxBatchesPerTransaction = 512;
 
+    // How long the writer of a busy store waits before it starts the next transaction (see CommitQueued).
+    private static readonly TimeSpan GroupCommitLinger = TimeSpan.FromMilliseconds(1);
+
     // The write statements, indexed by StoreStatement; parameters $p0, $p1, … in the order the batch adds them.
     private static readonly string[] WriteSql =
     [

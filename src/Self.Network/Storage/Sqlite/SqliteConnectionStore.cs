@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Self.Protocol.Rest;
 
 namespace Self.Network.Storage.Sqlite;
@@ -105,15 +106,14 @@ internal sealed class SqliteConnectionStore(SqliteDatabase database) : IConnecti
     /// <inheritdoc />
     public async ValueTask<bool> IsPermittedAsync(string identityId, string source, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT 1 FROM connections
-            WHERE identity_id = $id AND source IN ($source, '*') AND revoked = 0 AND expires_at > $now LIMIT 1
-            """;
-        command.Parameters.AddWithValue("$id", identityId);
-        command.Parameters.AddWithValue("$source", source);
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        // Asked for every message to a person: a leased connection keeps the statement prepared.
+        await using var lease = await database.LeaseAsync(cancellationToken).ConfigureAwait(false);
+        var command = lease.Command(
+            "SELECT 1 FROM connections WHERE identity_id = $id AND source IN ($source, '*') AND revoked = 0 AND expires_at > $now LIMIT 1",
+            ("$id", SqliteType.Text), ("$source", SqliteType.Text), ("$now", SqliteType.Integer));
+        command.Parameters[0].Value = identityId;
+        command.Parameters[1].Value = source;
+        command.Parameters[2].Value = now.ToUnixTimeMilliseconds();
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
     }
 }

@@ -28,11 +28,13 @@ internal sealed class SqliteDeviceStore(SqliteDatabase database) : IDeviceStore,
     /// <inheritdoc />
     public async ValueTask<bool> IsActiveAsync(string identityId, string deviceId, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT 1 FROM devices WHERE identity_id = $id AND device_id = $device AND active = 1";
-        command.Parameters.AddWithValue("$id", identityId);
-        command.Parameters.AddWithValue("$device", deviceId);
+        // Asked for every message the relay takes: a leased connection keeps the statement prepared.
+        await using var lease = await database.LeaseAsync(cancellationToken).ConfigureAwait(false);
+        var command = lease.Command(
+            "SELECT 1 FROM devices WHERE identity_id = $id AND device_id = $device AND active = 1",
+            ("$id", SqliteType.Text), ("$device", SqliteType.Text));
+        command.Parameters[0].Value = identityId;
+        command.Parameters[1].Value = deviceId;
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
     }
 

@@ -80,10 +80,10 @@ internal sealed class SqliteIdentityStore(SqliteDatabase database) : IIdentitySt
     /// <inheritdoc />
     public async ValueTask<IdentityRecord?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT type, name, image, created_at FROM identities WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
+        // Asked for every message the relay takes: a leased connection keeps the statement prepared.
+        await using var lease = await database.LeaseAsync(cancellationToken).ConfigureAwait(false);
+        var command = lease.Command("SELECT type, name, image, created_at FROM identities WHERE id = $id", ("$id", SqliteType.Text));
+        command.Parameters[0].Value = id;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -78,10 +78,20 @@ internal static class ProcessStats
 
 /// <summary>
 /// Watches this process for pauses while a phase runs: a 10 ms timer whose ticks come late (a GC suspension, a starved
-/// thread pool), each GC's pause durations, thread-pool growth. Started and read over a child's stdin/stdout too.
+/// thread pool), each GC's pause durations, thread-pool growth, and the slowest durable commits (the client stores'
+/// transactions, <c>self.client.store.commit.duration</c>, and the server's inbox appends,
+/// <c>self.network.store.duration</c>): a slow fsync holds every message waiting on that store. Started and read over a
+/// child's stdin/stdout too.
 /// </summary>
 internal sealed class PauseWatch : IDisposable
 {
+    private readonly System.Diagnostics.Metrics.MeterListener _commits = new();
+    private double _maxPoolDelayMs;
+    private int _poolDelaysOver50;
+    private double _maxCommitMs;
+    private int _commitsOver50;
+    private long _commitCount;
+
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
     private readonly Thread _thread;
     private readonly Lock _gate = new();
@@ -104,6 +114,45 @@ internal sealed class PauseWatch : IDisposable
         // elsewhere and not as a late watcher.
         _thread = new Thread(Run) { IsBackground = true, Name = "pause-watch", Priority = ThreadPriority.AboveNormal };
         _thread.Start();
+        _commits.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Name is "self.client.store.commit.duration" or "self.network.store.duration")
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _commits.SetMeasurementEventCallback<double>((instrument, seconds, tags, _) =>
+        {
+            if (instrument.Name == "self.network.store.duration" && !IsAppend(tags))
+            {
+                return;
+            }
+
+            var ms = seconds * 1000;
+            lock (_gate)
+            {
+                _commitCount++;
+                _maxCommitMs = Math.Max(_maxCommitMs, ms);
+                if (ms > 50)
+                {
+                    _commitsOver50++;
+                }
+            }
+        });
+        _commits.Start();
+    }
+
+    private static bool IsAppend(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == "operation")
+            {
+                return tag.Value as string == "append";
+            }
+        }
+
+        return false;
     }
 
     public string Summary()
@@ -113,12 +162,13 @@ internal sealed class PauseWatch : IDisposable
             var pause = GC.GetTotalPauseDuration() - _pauseBefore;
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"late={_maxLateMs:F0};late200={_lateOver200};gcmax={_maxGcPauseMs:F0};gc200={_gcPausesOver200};gcpause={pause.TotalMilliseconds:F0};gen2={GC.CollectionCount(2) - _gen2Before};threads={_maxThreads}");
+                $"late={_maxLateMs:F0};late200={_lateOver200};gcmax={_maxGcPauseMs:F0};gc200={_gcPausesOver200};gcpause={pause.TotalMilliseconds:F0};gen2={GC.CollectionCount(2) - _gen2Before};threads={_maxThreads};poolmax={_maxPoolDelayMs:F0};pool50={_poolDelaysOver50};commitmax={_maxCommitMs:F0};commit50={_commitsOver50}/{_commitCount}");
         }
     }
 
     public void Dispose()
     {
+        _commits.Dispose();
         _stop = true;
         _thread.Join();
     }
@@ -132,6 +182,23 @@ internal sealed class PauseWatch : IDisposable
             var now = Stopwatch.GetTimestamp();
             var lateMs = Stopwatch.GetElapsedTime(last, now).TotalMilliseconds - Tick.TotalMilliseconds;
             last = now;
+            // How long work queued to the thread pool waits before it runs (every await's continuation does).
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static state =>
+                {
+                    var (watch, queued) = state;
+                    var ms = Stopwatch.GetElapsedTime(queued).TotalMilliseconds;
+                    lock (watch._gate)
+                    {
+                        watch._maxPoolDelayMs = Math.Max(watch._maxPoolDelayMs, ms);
+                        if (ms > 50)
+                        {
+                            watch._poolDelaysOver50++;
+                        }
+                    }
+                },
+                (this, Stopwatch.GetTimestamp()),
+                preferLocal: false);
             var info = GC.GetGCMemoryInfo(GCKind.Any);
             lock (_gate)
             {

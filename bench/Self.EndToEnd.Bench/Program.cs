@@ -194,7 +194,7 @@ try
     report.AppendLine()
         .AppendLine("Pause fields: `late` longest lateness of a 10 ms timer thread (ms), `late200` how often it was over 200 ms, " +
             "`gcmax`/`gc200` longest GC pause and pauses over 200 ms, `gcpause` all GC pauses (ms), `gen2` gen-2 collections, " +
-            "`threads` most thread-pool threads. App SDK CPU is the benchmark process, which also runs the load generator.");
+            "`threads` most thread-pool threads, `poolmax`/`pool50` the longest wait of work queued to the thread pool every 10 ms (ms) and how many waited over 50 ms, `commitmax` the slowest durable commit (ms: a client store's transaction, or the server's inbox append) and `commit50` how many of them took over 50 ms. App SDK CPU is the benchmark process, which also runs the load generator.");
 
     if (closed.ErrorKinds.Length > 0 || open.ErrorKinds.Length > 0)
     {

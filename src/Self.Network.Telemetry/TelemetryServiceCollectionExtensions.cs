@@ -14,7 +14,7 @@ namespace Self.Network.Telemetry;
 public static class TelemetryServiceCollectionExtensions
 {
     /// <summary>The meters and activity sources exported: the server's, and the SDK's and device's when they run in this process.</summary>
-    public static readonly IReadOnlyList<string> Sources = [NetworkMetrics.MeterName, "Self.Sdk", "Self.Device"];
+    public static readonly IReadOnlyList<string> Sources = [NetworkMetrics.MeterName, "Self.Sdk", "Self.Device", "Self.Messaging"];
 
     /// <summary>
     /// Registers OpenTelemetry metrics (the <see cref="Sources"/> meters plus ASP.NET Core's and Kestrel's) and, with an

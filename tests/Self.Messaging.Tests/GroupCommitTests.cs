@@ -13,6 +13,58 @@ public sealed class GroupCommitTests
     private static readonly Address Owner = new("84099724068", "1");
 
     [Fact]
+    public async Task Commits_AreMeasured_DurationAndBatchesPerTransaction_OnTheSelfMessagingMeter()
+    {
+        var durations = new System.Collections.Concurrent.ConcurrentBag<double>();
+        var batches = new System.Collections.Concurrent.ConcurrentBag<long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Self.Messaging")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "self.client.store.commit.duration")
+            {
+                durations.Add(value);
+            }
+        });
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "self.client.store.commit.batches")
+            {
+                batches.Add(value);
+            }
+        });
+        listener.Start();
+
+        await using var store = await ClientStore.OpenAsync(TempDirectory.Create("store"), Owner, "k");
+        using var inFlight = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        store.BeforeCommit = () =>
+        {
+            inFlight.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+        };
+        var first = store.SetValueAsync("first", [1]);
+        Assert.True(inFlight.Wait(TimeSpan.FromSeconds(30)));
+        var queued = Enumerable.Range(0, 7).Select(i => store.SetValueAsync("queued-" + i, [2])).ToList();
+        store.BeforeCommit = null;
+        release.Set();
+        await first;
+        await Task.WhenAll(queued);
+
+        // The held transaction, then the seven queued batches together (other tests' stores may add their own).
+        Assert.Contains(batches, b => b >= 7);
+        Assert.True(durations.Count >= 2);
+        Assert.All(durations, d => Assert.True(d >= 0));
+        Assert.Contains(durations, d => d > 0);
+    }
+
+    [Fact]
     public async Task ConcurrentCommits_ShareTransactions_AndAllAreDurable()
     {
         var folder = TempDirectory.Create("store");

@@ -50,7 +50,9 @@ internal sealed partial class ClientStore
             busy = group.Count > 1;
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 Write(group);
+                MessagingTelemetry.StoreCommitted(started, group.Count);
                 foreach (var pending in group)
                 {
                     pending.Done.TrySetResult();

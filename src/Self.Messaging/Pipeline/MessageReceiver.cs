@@ -206,6 +206,11 @@ internal sealed class MessageReceiver(
                 {
                     await held.CommitAsync().ConfigureAwait(false);
                 }
+                catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // Closing before its commit: not acknowledged, so the network hands it again after the restart.
+                    return;
+                }
                 catch (Exception ex)
                 {
                     Log.ReceiveNotPersisted(logger, ex, frame.Id, frame.Offset);

@@ -353,7 +353,7 @@ public sealed partial class SelfDevice
                 request.StoreKey, JsonSerializer.Serialize(stored, StoredRequestJsonContext.Default.StoredRequest), request.ExpiresAt);
 
             // With the request's receive when that is still waiting: kept for the person exactly when it was received.
-            await (request.Received?.Commit is { } receive ? receive.CommitWith(batch) : store.CommitAsync(batch, CancellationToken.None)).ConfigureAwait(false);
+            await store.CommitWithReceiveAsync(batch, request.Received?.Commit).ConfigureAwait(false);
             request.IsStored = true;
         }
 

@@ -75,7 +75,7 @@ internal sealed record SelfEndpointOptions
     /// <summary>
     /// For an endpoint that answers what it receives (a user's device): a received message is delivered before its
     /// commit, which waits in <see cref="ReceivedMessage.Commit"/> so that the answer sent with <c>answering:</c> (or the
-    /// owner's changes, <see cref="ReceiveCommit.CommitWith"/>) carries it — one transaction and one fsync instead of two,
+    /// owner's changes, <see cref="ClientStore.CommitWithReceiveAsync"/>) carries it — one transaction and one fsync instead of two,
     /// still durable before the answer leaves and before the offset is acknowledged. Frames are then opened one at a
     /// time. A crash before that commit hands the message again after the restart, as if it had not arrived. Off by
     /// default: delivered messages are then durable already.

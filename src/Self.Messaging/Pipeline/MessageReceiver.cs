@@ -197,45 +197,38 @@ internal sealed class MessageReceiver(
         try
         {
             await previous.ConfigureAwait(false);
-            if (opened.Message?.Commit is { } held)
+            var held = opened.Message?.Commit;
+            if (held is not null)
             {
                 // Delivered first: the answer's commit carries the receive, or it is committed alone once the
-                // handlers are done. Acknowledged (the offset) only once durable either way.
-                await DeliverHeldAsync(opened.Message, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await held.CommitAsync().ConfigureAwait(false);
-                }
-                catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
-                {
-                    // Closing before its commit: not acknowledged, so the network hands it again after the restart.
-                    return;
-                }
-                catch (Exception ex)
-                {
-                    Log.ReceiveNotPersisted(logger, ex, frame.Id, frame.Offset);
-                    return;
-                }
-
-                AdvanceProcessedOffset(frame.Offset);
+                // handlers are done. Acknowledged (the offset) only once durable, as any other.
+                await DeliverHeldAsync(opened.Message!, cancellationToken).ConfigureAwait(false);
             }
-            else
-            {
-                try
-                {
-                    await opened.Durable.ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    Log.ReceiveNotPersisted(logger, ex, frame.Id, frame.Offset);
-                    return;
-                }
 
-                AdvanceProcessedOffset(frame.Offset);
-                if (opened.Message is not null)
-                {
-                    await deliver(opened.Message, cancellationToken).ConfigureAwait(false);
-                }
+            try
+            {
+                await (held?.CommitAsync() ?? opened.Durable).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException) when (held is not null && cancellationToken.IsCancellationRequested)
+            {
+                // Closed before its commit: not acknowledged, so the network hands it again after the restart.
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.ReceiveNotPersisted(logger, ex, frame.Id, frame.Offset);
+                return;
+            }
+
+            if (frame.Offset > Interlocked.Read(ref _processedOffset))
+            {
+                Interlocked.Exchange(ref _processedOffset, frame.Offset);
+            }
+
+            connection.AdvanceProcessedOffset(frame.Offset);
+            if (held is null && opened.Message is not null)
+            {
+                await deliver(opened.Message, cancellationToken).ConfigureAwait(false);
             }
 
             if (opened.Replenish)
@@ -256,16 +249,6 @@ internal sealed class MessageReceiver(
 
             _receiveWindow.Release();
         }
-    }
-
-    private void AdvanceProcessedOffset(long offset)
-    {
-        if (offset > Interlocked.Read(ref _processedOffset))
-        {
-            Interlocked.Exchange(ref _processedOffset, offset);
-        }
-
-        connection.AdvanceProcessedOffset(offset);
     }
 
     private async Task DeliverHeldAsync(ReceivedMessage message, CancellationToken cancellationToken)

@@ -210,8 +210,7 @@ internal sealed class MessageSender(
             // Queued under the lock, so it lands after every earlier export; awaited without it, so that concurrent
             // sends and receives share one transaction. An answer carries its message's receive when that is not
             // committed yet: both durable in one transaction before the answer leaves.
-            var durable = answering is not null ? answering.CommitWith(batch) : olm.Store.CommitAsync(batch, CancellationToken.None);
-            return new SealedMessage(envelope, sentTo, durable);
+            return new SealedMessage(envelope, sentTo, olm.Store.CommitWithReceiveAsync(batch, answering));
         }
     }
 

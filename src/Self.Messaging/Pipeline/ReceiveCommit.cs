@@ -4,7 +4,7 @@ namespace Self.Messaging;
 /// The commit of a received message (its sessions, <c>jti</c> and offset) when the endpoint answers in the same
 /// transaction (<see cref="SelfEndpointOptions.CommitReceiveWithAnswer"/>): it waits, not queued, while the message is
 /// handled. The first of these writes it: a send that answers the message (its sessions and the receive's changes in
-/// one transaction, before the answer leaves), the owner's own changes (<see cref="CommitWith"/>), or the
+/// one transaction, before the answer leaves), the owner's own changes (<see cref="ClientStore.CommitWithReceiveAsync"/>), or the
 /// pipeline once the handlers are done. Thread-safe.
 /// </summary>
 internal sealed class ReceiveCommit(ClientStore store, ClientStoreBatch batch)

@@ -300,6 +300,13 @@ internal sealed partial class ClientStore : IAsyncDisposable
         return cancellationToken.CanBeCanceled ? pending.Done.Task.WaitAsync(cancellationToken) : pending.Done.Task;
     }
 
+    /// <summary>
+    /// <see cref="CommitAsync(ClientStoreBatch, CancellationToken)"/>, carrying in the same transaction the changes of
+    /// <paramref name="receive"/> when they still wait for a commit (a device's answer, or the request it keeps open).
+    /// </summary>
+    public Task CommitWithReceiveAsync(ClientStoreBatch batch, ReceiveCommit? receive) =>
+        receive is not null ? receive.CommitWith(batch) : CommitAsync(batch, CancellationToken.None);
+
     /// <summary>Saves the exported Olm account (encrypted).</summary>
     public Task SaveAccountAsync(ReadOnlySpan<byte> exported, CancellationToken cancellationToken = default) =>
         CommitAsync(CreateBatch().SaveAccount(exported), cancellationToken);
